@@ -1,0 +1,82 @@
+"""Every failure nimctl reports, each with its documented exit code (README: "Exit codes").
+
+The CLI turns a `NimctlError` into one line on stderr (`error: <message>` then `hint: <hint>`)
+and exits with its code. Messages must never contain the NGC key.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2  # bad flag, profile or setting (typer's own usage errors use 2 as well)
+    ENGINE_UNREACHABLE = 3
+    PULL_FAILED = 4  # pull, image not found or registry auth
+    CONTAINER_EXITED = 5  # the container exited during start-up
+    READINESS_TIMEOUT = 6
+    SMOKE_FAILED = 7
+    PREFLIGHT_FAILED = 8  # a doctor check failed (port taken, cache not writable, no GPU support...)
+    BUSY = 9  # another nimctl is starting the same container and did not finish in time
+    INTERRUPTED = 130  # Ctrl-C or SIGTERM
+
+
+class NimctlError(Exception):
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+    def __init__(self, message: str, hint: str | None = None, *, details: list[str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        # extra lines shown under the message (e.g. the container's last log lines)
+        self.details = details or []
+
+
+class ConfigError(NimctlError):
+    exit_code = ExitCode.USAGE
+
+
+class EngineUnreachable(NimctlError):
+    exit_code = ExitCode.ENGINE_UNREACHABLE
+
+
+class PullError(NimctlError):
+    exit_code = ExitCode.PULL_FAILED
+
+
+class RegistryAuthError(PullError):
+    pass
+
+
+class ImageNotFound(PullError):
+    pass
+
+
+class TransientPullError(PullError):
+    """A 5xx or a dropped connection: worth retrying a bounded number of times."""
+
+
+class ContainerExited(NimctlError):
+    exit_code = ExitCode.CONTAINER_EXITED
+
+
+class ReadinessTimeout(NimctlError):
+    exit_code = ExitCode.READINESS_TIMEOUT
+
+
+class SmokeFailed(NimctlError):
+    exit_code = ExitCode.SMOKE_FAILED
+
+
+class PreflightFailed(NimctlError):
+    exit_code = ExitCode.PREFLIGHT_FAILED
+
+
+class Busy(NimctlError):
+    exit_code = ExitCode.BUSY
+
+
+class Interrupted(NimctlError):
+    exit_code = ExitCode.INTERRUPTED
