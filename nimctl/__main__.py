@@ -1,0 +1,3 @@
+from nimctl.cli.app import main
+
+main()

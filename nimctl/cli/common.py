@@ -1,0 +1,40 @@
+"""Helpers more than one command needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nimctl.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    url: str
+    model: str
+    max_images: int
+
+
+def resolve_endpoint(name: str | None = None) -> Endpoint:
+    """The endpoint of a running nimctl container: the one named, or the only one running."""
+    from nimctl.engine import Engine
+    from nimctl.spec import LABEL_MAX_IMAGES, LABEL_MODEL, LABEL_URL
+
+    running = [info for info in Engine.connect().managed_containers(name) if info.state == "running"]
+    if not running:
+        raise ConfigError(
+            "no running nimctl container" + (f" named {name!r}" if name else ""),
+            hint="start one with `nimctl up`, or give --url",
+        )
+    if len(running) > 1:
+        raise ConfigError(
+            f"{len(running)} nimctl containers are running: {', '.join(i.name for i in running)}",
+            hint="choose one with --name, or give --url",
+        )
+    info = running[0]
+    return Endpoint(
+        name=info.name,
+        url=info.labels[LABEL_URL],
+        model=info.labels.get(LABEL_MODEL, ""),
+        max_images=int(info.labels.get(LABEL_MAX_IMAGES, "5")),
+    )

@@ -1,0 +1,46 @@
+"""`nimctl config show`: the effective settings and where each came from (the key masked)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from nimctl.cli import options as opt
+from nimctl.cli.guard import guarded
+from nimctl.settings import load_settings
+
+app = typer.Typer(help="Inspect nimctl's settings.", no_args_is_help=True)
+
+
+def _shown(field: str, value: Any) -> Any:
+    if field == "ngc_api_key":
+        return "(set, hidden)" if value is not None else "(not set)"
+    if isinstance(value, dict):
+        return dict(value)
+    return value if isinstance(value, (int, float, bool)) or value is None else str(value)
+
+
+@app.command("show")
+@guarded
+def show(profile: opt.Profile = None, json_output: opt.Json = False) -> None:
+    """Print every setting, its value and its source (flag, env NAME, profile PATH, default)."""
+    from nimctl.cli.output import console, emit_json
+
+    loaded = load_settings({}, profile=profile)
+    rows = [
+        {"setting": field, "value": _shown(field, getattr(loaded.settings, field)), "source": loaded.sources[field]}
+        for field in type(loaded.settings).model_fields
+    ]
+    rows.append({"setting": "image (effective)", "value": loaded.settings.image_reference, "source": "derived"})
+    if json_output:
+        emit_json({"profile": str(loaded.profile.path), "settings": rows})
+        return
+    from rich.table import Table
+
+    table = Table(title=f"profile {loaded.profile.name} ({loaded.profile.path})", box=None, title_justify="left")
+    for column in ("setting", "value", "source"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["setting"], str(row["value"]), row["source"])
+    console().print(table)

@@ -1,0 +1,46 @@
+"""`nimctl doctor`: the preflight checks `up` runs, one pass/fail line each with a hint."""
+
+from __future__ import annotations
+
+from nimctl.cli import options as opt
+from nimctl.errors import PreflightFailed
+from nimctl.settings import load_settings
+
+
+def doctor(
+    profile: opt.Profile = None,
+    name: opt.Name = None,
+    port: opt.Port = None,
+    host: opt.Host = None,
+    gpus: opt.Gpus = None,
+    runtime: opt.Runtime = None,
+    cache_dir: opt.CacheDir = None,
+    image: opt.Image = None,
+    json_output: opt.Json = False,
+) -> None:
+    """Check the machine before `up`: engine, GPU support, NGC key, cache dir, port, disk."""
+    from nimctl.cli.output import console, emit_json
+    from nimctl.engine import Engine
+    from nimctl.preflight import FAIL, check_engine, run_checks
+
+    flags = {"container_name": name, "port": port, "host": host, "gpus": gpus, "runtime": runtime, "cache_dir": cache_dir, "image": image}
+    settings = load_settings(flags, profile=profile).settings
+    engine_check, engine = check_engine(Engine.connect)
+    held = False
+    if engine is not None:
+        own = engine.inspect(settings.container_name)
+        held = own is not None and own.state == "running" and own.labels.get("io.nimctl.managed") == "true"
+    needs_pull = engine is None or engine.image_id(settings.image_reference) is None
+    checks = [engine_check, *run_checks(settings, engine, needs_pull=needs_pull and not settings.build,
+                                        port_held_by_own_container=held, create_cache=False)]
+    if json_output:
+        emit_json([check.to_dict() for check in checks])
+    out = console()
+    marks = {"pass": "[green]pass[/]", "fail": "[red]FAIL[/]", "warn": "[yellow]warn[/]", "skip": "[dim]skip[/]"}
+    for check in checks:
+        out.print(f"{marks[check.status]}  {check.name:<14} {check.detail}", highlight=False)
+        if check.hint and check.status in ("fail", "warn"):
+            out.print(f"      hint: {check.hint}", highlight=False)
+    failed = [check for check in checks if check.status == FAIL]
+    if failed:
+        raise PreflightFailed(f"{len(failed)} check(s) failed: {', '.join(c.name for c in failed)}", hint=failed[0].hint)

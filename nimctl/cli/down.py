@@ -1,0 +1,38 @@
+"""`nimctl down`: stop and remove nimctl's containers; never the cache, never anyone else's container."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from nimctl.cli import options as opt
+from nimctl.errors import ConfigError
+
+
+def down(
+    name: opt.Name = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every container nimctl created.")] = False,
+    timeout: Annotated[int, typer.Option("--timeout", help="Seconds the NIM gets to stop before it is killed.", min=0)] = 30,
+    profile: opt.Profile = None,
+    json_output: opt.Json = False,
+) -> None:
+    """Stop and remove the NIM container (the model cache stays)."""
+    from nimctl.cli.output import console, emit_json
+    from nimctl.deploy import down as deploy_down
+    from nimctl.engine import Engine
+    from nimctl.settings import load_settings
+
+    if name and all_:
+        raise ConfigError("--name and --all exclude each other", hint="give one of them")
+    target = None
+    if not all_:
+        target = name or load_settings({}, profile=profile).settings.container_name
+    removed = deploy_down(Engine.connect(), target, everything=all_, timeout=timeout)
+    out = console()
+    if removed:
+        out.print(f"removed {', '.join(removed)} (the model cache is kept)")
+    else:
+        out.print(f"nothing to remove: no nimctl container{'s' if all_ else ' named ' + repr(target)}")
+    if json_output:
+        emit_json({"removed": removed})

@@ -1,0 +1,31 @@
+"""`nimctl logs`: the NIM container's log, optionally followed."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from nimctl.cli import options as opt
+from nimctl.errors import ConfigError
+
+
+def logs(
+    name: opt.Name = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
+    tail: Annotated[Optional[int], typer.Option("--tail", help="Only the last N lines.", min=0)] = None,
+    profile: opt.Profile = None,
+) -> None:
+    """Print the NIM container's log (stdout and stderr, as the engine keeps it)."""
+    from nimctl.engine import Engine
+    from nimctl.settings import load_settings
+
+    target = name or load_settings({}, profile=profile).settings.container_name
+    engine = Engine.connect()
+    info = engine.inspect(target)
+    if info is None or info.labels.get("io.nimctl.managed") != "true":
+        raise ConfigError(f"no nimctl container named {target!r}", hint="`nimctl status` lists them")
+    for chunk in engine.follow_logs(info.id, tail="all" if tail is None else tail, follow=follow):
+        sys.stdout.buffer.write(chunk)
+        sys.stdout.flush()

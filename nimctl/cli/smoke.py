@@ -1,0 +1,93 @@
+"""`nimctl smoke`: prove a running NIM answers the way NVIDIA's API page says, with the openai SDK.
+
+Only typer is imported at module level; the smoke package (and through it openai) loads when the
+command runs, so `nimctl --help` stays fast.
+"""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nimctl.cli.options import Json, Name
+
+DEFAULT_MAX_IMAGES = 5  # the NIM's own default for NIM_MAX_IMAGES_PER_PROMPT
+
+
+def smoke(
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="Server root, e.g. http://127.0.0.1:8000 (default: the managed container's)."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Model id to test (default: the container's, else the first one /v1/models lists)."),
+    ] = None,
+    checks: Annotated[
+        str,
+        typer.Option(
+            "--checks",
+            help="Comma list of checks: models, text, image-base64, image-url, multi-turn, reasoning, tools, "
+            "max-images, chat-template; or the groups quick / all.",
+        ),
+    ] = "all",
+    image_url: Annotated[
+        str | None, typer.Option("--image-url", help="An image URL the NIM can download (enables the image-url check).")
+    ] = None,
+    max_images: Annotated[
+        int | None,
+        typer.Option(
+            "--max-images",
+            min=1,
+            help="Images per request the NIM allows (default: the container's NIM_MAX_IMAGES_PER_PROMPT, else 5).",
+        ),
+    ] = None,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds allowed for each check.")] = 30.0,
+    json_output: Json = False,
+    junit_xml: Annotated[
+        Path | None, typer.Option("--junit-xml", help="Also write the report as a JUnit XML file.", dir_okay=False)
+    ] = None,
+    name: Name = None,  # the container to test when --url is not given
+) -> None:
+    """Run smoke checks against a running NIM; exit 7 if any fails."""
+    from nimctl.cli.output import console, emit_json
+    from nimctl.smoke import run_checks, select_checks
+    from nimctl.smoke.report import render_table, write_junit
+
+    selected = select_checks(checks)  # a typo fails before any endpoint lookup
+    if url is None:
+        from nimctl.cli.common import resolve_endpoint
+
+        endpoint = resolve_endpoint(name)
+        url = endpoint.url
+        model = model or endpoint.model or None  # the served name the container was started with
+        if max_images is None:
+            max_images = endpoint.max_images
+    if max_images is None:
+        max_images = DEFAULT_MAX_IMAGES
+
+    err = console()
+    with err.status("smoke checks…") as status:
+
+        def show_progress(check: str) -> None:
+            status.update(f"smoke check [bold]{check}[/]…")
+
+        report = run_checks(
+            base_url=url,
+            model=model,
+            checks=selected,
+            max_images=max_images,
+            image_url=image_url,
+            timeout=timeout,
+            on_check_start=show_progress,
+        )
+
+    render_table(report, err)
+    if json_output:
+        emit_json(report.to_dict())
+    if junit_xml is not None:
+        write_junit(report, junit_xml)
+        err.print(f"JUnit report written to {junit_xml}")
+    failure = report.failure()
+    if failure is not None:
+        raise failure

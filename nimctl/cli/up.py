@@ -1,0 +1,73 @@
+"""`nimctl up`: start the NIM (or converge on the running one), wait until ready, smoke-test it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from nimctl.cli import options as opt
+from nimctl.errors import ConfigError
+from nimctl.settings import load_settings, parse_env_pairs
+
+
+def up(
+    profile: opt.Profile = None,
+    name: opt.Name = None,
+    image: opt.Image = None,
+    port: opt.Port = None,
+    host: opt.Host = None,
+    gpus: opt.Gpus = None,
+    runtime: opt.Runtime = None,
+    shm_size: opt.ShmSize = None,
+    cache_dir: opt.CacheDir = None,
+    max_images: opt.MaxImages = None,
+    env: opt.EnvPairs = None,
+    pull: opt.Pull = None,
+    user: opt.User = None,
+    timeout: Annotated[
+        Optional[float], typer.Option("--timeout", help="Seconds to wait for readiness (default 1800: a first start downloads ~100 GB).")
+    ] = None,
+    smoke: Annotated[Optional[str], typer.Option("--smoke", help="Smoke suite once ready: quick | full | none.")] = None,
+    no_smoke: Annotated[bool, typer.Option("--no-smoke", help="Same as --smoke none.")] = False,
+    force_recreate: Annotated[bool, typer.Option("--force-recreate", help="Recreate the container even if its config is unchanged.")] = False,
+    keep_on_failure: Annotated[bool, typer.Option("--keep-on-failure", help="Keep a container that failed to start, for debugging.")] = False,
+    json_output: opt.Json = False,
+) -> None:
+    """Start the NIM like NVIDIA's `docker run`, wait until it is ready, then smoke-test it."""
+    from nimctl.cli.output import console, emit_json
+    from nimctl.deploy import Reporter, UpOptions
+    from nimctl.deploy import up as deploy_up
+
+    if no_smoke and smoke not in (None, "none"):
+        raise ConfigError("--no-smoke contradicts --smoke " + smoke, hint="give one of them")
+    flags = {
+        "container_name": name,
+        "image": image,
+        "port": port,
+        "host": host,
+        "gpus": gpus,
+        "runtime": runtime,
+        "shm_size": shm_size,
+        "cache_dir": cache_dir,
+        "max_images_per_prompt": max_images,
+        "env": parse_env_pairs(env),
+        "pull": pull,
+        "user": user,
+        "timeout": timeout,
+        "smoke": "none" if no_smoke else smoke,
+    }
+    loaded = load_settings(flags, profile=profile)
+    out = console()
+    result = deploy_up(
+        loaded,
+        UpOptions(force_recreate=force_recreate, keep_on_failure=keep_on_failure, smoke=loaded.settings.smoke),
+        Reporter(out),
+    )
+    out.print(
+        f"[bold green]ready[/] {result.name}: {result.url}/v1  model [bold]{result.model}[/] "
+        f"({result.action}, {result.seconds:.1f}s)",
+        highlight=False,
+    )
+    if json_output:
+        emit_json(result.to_dict())

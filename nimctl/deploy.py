@@ -1,0 +1,314 @@
+"""`nimctl up` and `nimctl down`: settings → spec → plan → engine → readiness → smoke.
+
+This module sequences the steps and owns the failure policy: a container that fails to start
+is stopped and removed (unless asked to keep it), its full log is saved to a file, and the
+model cache is never touched beyond creating the directory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from nimctl.engine import Engine
+from nimctl.errors import (
+    ConfigError,
+    ContainerExited,
+    Interrupted,
+    NimctlError,
+    PreflightFailed,
+    ReadinessTimeout,
+    TransientPullError,
+)
+from nimctl.locking import deployment_lock
+from nimctl.plan import Action, Desired, Plan, reconcile
+from nimctl.preflight import FAIL, WARN, Check, run_checks
+from nimctl.readiness import ExitedDuringStartup, NotReadyInTime, probe, wait_until_ready
+from nimctl.settings import LoadedSettings, Settings
+from nimctl.spec import ContainerSpec, build_spec, registry_of
+
+LOG_TAIL_LINES = 50
+PULL_ATTEMPTS = 4
+
+
+class Reporter:
+    """Where `up` tells a human what is happening (stderr). The CLI passes a rich Console."""
+
+    def __init__(self, console: Any):
+        self.console = console
+
+    def step(self, text: str) -> None:
+        self.console.print(f"[bold cyan]•[/] {text}", highlight=False)
+
+    def warn(self, text: str) -> None:
+        self.console.print(f"[yellow]warning:[/] {text}", highlight=False)
+
+    def phase(self, name: str, phase: str) -> None:
+        self.console.print(f"[bold cyan]•[/] {name}: {phase}", highlight=False)
+
+
+@dataclass
+class UpOptions:
+    force_recreate: bool = False
+    keep_on_failure: bool = False
+    smoke: str = "quick"  # quick | full | none
+
+
+@dataclass
+class UpResult:
+    name: str
+    image: str
+    url: str
+    model: str
+    state: str
+    ready: bool
+    action: str
+    seconds: float
+    smoke: dict | None = field(default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "image": self.image,
+            "url": self.url,
+            "model": self.model,
+            "state": self.state,
+            "ready": self.ready,
+            "action": self.action,
+            "seconds": round(self.seconds, 3),
+            "smoke": self.smoke,
+        }
+
+
+def redact(text: str, secret: SecretStr | None) -> str:
+    if secret is not None and secret.get_secret_value():
+        return text.replace(secret.get_secret_value(), "**********")
+    return text
+
+
+def up(loaded: LoadedSettings, options: UpOptions, report: Reporter, connect: Callable[[], Engine] = Engine.connect) -> UpResult:
+    settings = loaded.settings
+    spec = build_spec(settings, loaded.profile.name)
+    started = time.monotonic()
+    engine = connect()
+    with deployment_lock(
+        spec.name,
+        timeout=settings.timeout,
+        on_wait=lambda: report.step(f"another nimctl is starting {spec.name}; waiting for it"),
+    ):
+        return _up_locked(engine, settings, spec, options, report, started)
+
+
+def _up_locked(engine: Engine, settings: Settings, spec: ContainerSpec, options: UpOptions, report: Reporter, started: float) -> UpResult:
+    existing = engine.inspect(spec.name)
+    observed = existing.observed if existing else None
+    local_image = engine.image_id(spec.image)
+
+    # Fast path: same config, running. Skip preflight and pulls; just confirm readiness.
+    quick_plan = reconcile(Desired(spec.name, spec.config_hash, None), observed, force_recreate=options.force_recreate)
+    if quick_plan.action is Action.CONFLICT:
+        raise ConfigError(quick_plan.reason, hint="choose another --name, or remove that container yourself")
+    needs_image = settings.pull == "always" or local_image is None
+    if quick_plan.action is not Action.NOOP or needs_image:
+        _preflight(engine, settings, held_by_own=observed is not None and observed.state == "running", report=report, needs_pull=needs_image)
+
+    image_id = _ensure_image(engine, settings, spec, local_image, report)
+    plan = reconcile(Desired(spec.name, spec.config_hash, image_id), observed, force_recreate=options.force_recreate)
+    report.step(f"{spec.name}: {plan.action.value} ({plan.reason})")
+
+    container_id = _execute(engine, plan, spec, existing.id if existing else None, settings)
+    try:
+        _wait_ready(engine, container_id, spec, settings, report)
+    except (KeyboardInterrupt, Interrupted):
+        if plan.changes_anything:  # only what this run started; the cache is never touched
+            engine.stop_and_remove(container_id, timeout=5)
+            report.step(f"interrupted: removed {spec.name}; the cache at {settings.cache_dir} is untouched")
+        raise Interrupted("interrupted", hint="nothing was left running") from None
+    except NimctlError as failure:
+        _handle_failed_start(engine, container_id, spec, settings, options, failure, report)
+        raise
+
+    result = UpResult(
+        name=spec.name,
+        image=spec.image,
+        url=spec.url,
+        model=settings.served_model,
+        state="running",
+        ready=True,
+        action=plan.action.value,
+        seconds=time.monotonic() - started,
+    )
+    if options.smoke != "none":
+        result.smoke = _smoke(spec, settings, options.smoke, report)
+    return result
+
+
+def _preflight(engine: Engine, settings: Settings, *, held_by_own: bool, report: Reporter, needs_pull: bool) -> list[Check]:
+    checks = run_checks(settings, engine, needs_pull=needs_pull and not settings.build, port_held_by_own_container=held_by_own, create_cache=True)
+    for check in checks:
+        if check.status == WARN:
+            report.warn(f"{check.name}: {check.detail} ({check.hint})")
+    failed = [check for check in checks if check.status == FAIL]
+    if failed:
+        first = failed[0]
+        raise PreflightFailed(f"preflight: {first.name}: {first.detail}", hint=first.hint)
+    return checks
+
+
+def _ensure_image(engine: Engine, settings: Settings, spec: ContainerSpec, local_image: str | None, report: Reporter) -> str:
+    if settings.build == "simulator":
+        if local_image is None:
+            report.step(f"building the simulator image {spec.image} (offline, from this machine's python3.11)")
+        return engine.build_simulator(spec.image)
+    if settings.pull == "never" or (settings.pull == "missing" and local_image is not None):
+        if local_image is None:
+            raise ConfigError(f"image {spec.image} is not present and pull is 'never'", hint="use --pull missing")
+        return local_image
+    return _pull(engine, settings, spec.image, report)
+
+
+def _pull(engine: Engine, settings: Settings, image: str, report: Reporter) -> str:
+    from nimctl.pull import PullDisplay
+
+    registry = registry_of(image)
+    auth = None
+    if registry and settings.ngc_api_key is not None:
+        report.step(f"logging in to {registry} as $oauthtoken")
+        auth = engine.login(registry, settings.ngc_api_key)
+
+    def log_retry(state: Any) -> None:
+        report.warn(f"{state.outcome.exception().message}; retry {state.attempt_number} of {PULL_ATTEMPTS - 1}")
+
+    retrying = Retrying(
+        stop=stop_after_attempt(PULL_ATTEMPTS),
+        wait=wait_exponential(multiplier=0.5, max=8),
+        retry=retry_if_exception_type(TransientPullError),
+        before_sleep=log_retry,
+        reraise=True,
+    )
+
+    def attempt() -> str:
+        with PullDisplay(report.console, image) as display:
+            return engine.pull(image, auth, display)
+
+    return retrying(attempt)
+
+
+def _execute(engine: Engine, plan: Plan, spec: ContainerSpec, existing_id: str | None, settings: Settings) -> str:
+    if plan.action is Action.NOOP:
+        assert existing_id is not None
+        return existing_id
+    if plan.action is Action.RECREATE and plan.remove_id:
+        engine.stop_and_remove(plan.remove_id, timeout=settings.stop_timeout)
+    if plan.action is Action.START:
+        assert existing_id is not None
+        return existing_id
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)  # never emptied or rewritten
+    return engine.create(spec)
+
+
+def _wait_ready(engine: Engine, container_id: str, spec: ContainerSpec, settings: Settings, report: Reporter) -> None:
+    signals = engine.signals(container_id)  # subscribe before starting: an instant crash is still seen
+    try:
+        info = engine.inspect(container_id)
+        if info is not None and info.state != "running":
+            engine.start(container_id)
+        signals.follow_logs()
+        wait_until_ready(
+            spec.url,
+            settings.readiness_path,
+            signals,
+            timeout=settings.timeout,
+            on_phase=lambda phase: report.phase(spec.name, phase),
+        )
+    except ExitedDuringStartup as exc:
+        oom = " (killed: out of memory)" if signals.oom_killed else ""
+        raise ContainerExited(f"{spec.name} exited with code {exc.exit_code} during start-up{oom}", hint="") from None
+    except NotReadyInTime as exc:
+        raise ReadinessTimeout(
+            f"{spec.name} was not ready after {settings.timeout:.0f}s (last phase: {exc.phase})",
+            hint="a first start downloads the model: raise --timeout, or read the log",
+        ) from None
+    finally:
+        signals.close()
+
+
+def _handle_failed_start(
+    engine: Engine,
+    container_id: str,
+    spec: ContainerSpec,
+    settings: Settings,
+    options: UpOptions,
+    failure: NimctlError,
+    report: Reporter,
+) -> None:
+    """Attach the log tail and the saved log's path to the error; remove the container."""
+    if not isinstance(failure, (ContainerExited, ReadinessTimeout)):
+        return
+    secret = settings.ngc_api_key
+    full_log = redact(engine.logs(container_id), secret)
+    log_path = save_log(settings.log_dir, spec.name, full_log)
+    failure.details = full_log.rstrip("\n").splitlines()[-LOG_TAIL_LINES:]
+    failure.details.insert(0, f"--- last {LOG_TAIL_LINES} log lines of {spec.name} (full log: {log_path}) ---")
+    if options.keep_on_failure:
+        failure.hint = f"the container was kept (--keep-on-failure): `nimctl logs --name {spec.name}`; full log: {log_path}"
+        if isinstance(failure, ReadinessTimeout):
+            pass  # it keeps running, as asked
+        return
+    engine.stop_and_remove(container_id, timeout=settings.stop_timeout if isinstance(failure, ReadinessTimeout) else 5)
+    failure.hint = f"full log: {log_path}; the container was removed (--keep-on-failure keeps it)"
+
+
+def save_log(directory: Path, name: str, text: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = directory / f"{name}-{stamp}.log"
+    path.write_text(text)
+    return path
+
+
+def _smoke(spec: ContainerSpec, settings: Settings, suite: str, report: Reporter) -> dict:
+    from nimctl.errors import SmokeFailed
+    from nimctl.smoke import ALL_CHECKS, QUICK_CHECKS, run_checks as run_smoke
+    from nimctl.smoke.report import render_table
+
+    checks = ALL_CHECKS if suite == "full" else QUICK_CHECKS
+    report.step(f"smoke test ({suite}): {', '.join(checks)}")
+    smoke_report = run_smoke(
+        base_url=spec.url,
+        model=settings.served_model,
+        checks=checks,
+        max_images=settings.max_images_per_prompt,
+        image_url=None,
+        timeout=60.0,
+    )
+    render_table(smoke_report, report.console)
+    if not smoke_report.ok:
+        failed = [r.name for r in smoke_report.results if not r.passed and not getattr(r, "skipped", False)]
+        raise SmokeFailed(
+            f"{len(failed)} smoke check(s) failed: {', '.join(failed)}",
+            hint=f"the NIM stays up at {spec.url}; rerun with `nimctl smoke`",
+        )
+    return smoke_report.to_dict()
+
+
+# --- down / status ---------------------------------------------------------------------------
+
+
+def down(engine: Engine, name: str | None, everything: bool, timeout: int) -> list[str]:
+    """Stop and remove nimctl's containers (only those carrying its label). Returns their names."""
+    targets = engine.managed_containers(None if everything else name)
+    for info in targets:
+        engine.stop_and_remove(info.id, timeout=timeout)
+    return [info.name for info in targets]
+
+
+def is_ready(url: str, path: str) -> bool:
+    return probe(url, path, timeout=1.0).status == 200

@@ -1,0 +1,67 @@
+"""reconcile(desired, observed) -> Plan: what `nimctl up` must do, decided on plain data.
+
+As docker compose does it: a running container with the same config hash is left alone, a
+stopped one is started again (its cache is reused), a changed one is recreated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Action(str, Enum):
+    NOOP = "noop"  # running with the same config: only wait for readiness
+    START = "start"  # stopped, same config: start it again
+    CREATE = "create"  # nothing there
+    RECREATE = "recreate"  # remove the old container, then create
+    CONFLICT = "conflict"  # a container of that name that nimctl did not create
+
+
+@dataclass(frozen=True)
+class Desired:
+    name: str
+    config_hash: str
+    image_id: str | None  # the local image's id after any pull; None if not known yet
+
+
+@dataclass(frozen=True)
+class Observed:
+    name: str
+    id: str
+    state: str  # docker's State.Status: created, running, paused, restarting, exited, dead, removing
+    managed: bool  # carries nimctl's label
+    config_hash: str | None
+    image_id: str | None
+    exit_code: int | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    action: Action
+    reason: str
+    remove_id: str | None = None  # the container RECREATE removes first
+
+    @property
+    def changes_anything(self) -> bool:
+        return self.action not in (Action.NOOP, Action.CONFLICT)
+
+
+def reconcile(desired: Desired, observed: Observed | None, *, force_recreate: bool = False) -> Plan:
+    if observed is None:
+        return Plan(Action.CREATE, "no container yet")
+    if not observed.managed:
+        return Plan(Action.CONFLICT, f"container {observed.name!r} exists and was not created by nimctl")
+    if observed.state in ("removing", "dead"):
+        return Plan(Action.RECREATE, f"container is {observed.state}", remove_id=observed.id)
+    if force_recreate:
+        return Plan(Action.RECREATE, "--force-recreate", remove_id=observed.id)
+    if observed.config_hash != desired.config_hash:
+        return Plan(Action.RECREATE, "configuration changed", remove_id=observed.id)
+    if desired.image_id and observed.image_id and desired.image_id != observed.image_id:
+        return Plan(Action.RECREATE, "image changed", remove_id=observed.id)
+    if observed.state in ("running", "restarting"):
+        return Plan(Action.NOOP, "running with the same configuration")
+    if observed.state == "paused":
+        return Plan(Action.RECREATE, "container is paused", remove_id=observed.id)
+    return Plan(Action.START, f"container is {observed.state} with the same configuration")

@@ -1,0 +1,187 @@
+"""Checks run before anything is pulled or created (and by `nimctl doctor`).
+
+Each check returns a `Check`: pass, warn, fail or skip, with a hint for anything not passing.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import socket
+import stat
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from nimctl.settings import Settings
+from nimctl.spec import registry_of
+
+PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str
+    detail: str
+    hint: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status == FAIL
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_engine(connect: Callable[[], Any]) -> tuple[Check, Any]:
+    from nimctl.errors import EngineUnreachable
+
+    try:
+        engine = connect()
+    except EngineUnreachable as exc:
+        return Check("docker engine", FAIL, exc.message, exc.hint or ""), None
+    version = engine.api.version().get("Version", "?")
+    return Check("docker engine", PASS, f"reachable, version {version}"), engine
+
+
+def check_gpu_support(settings: Settings, engine_info: dict[str, Any] | None) -> Check:
+    wants_gpu = settings.gpu_request.wanted
+    runtime = settings.runtime or None
+    if not wants_gpu and runtime in (None, "runc"):
+        return Check("gpu support", SKIP, "no GPU requested (--gpus none)")
+    if engine_info is None:
+        return Check("gpu support", SKIP, "engine not reachable")
+    runtimes = set((engine_info.get("Runtimes") or {}).keys())
+    if runtime and runtime not in runtimes:
+        return Check(
+            "gpu support",
+            FAIL,
+            f"the engine has no {runtime!r} runtime (it has: {', '.join(sorted(runtimes)) or 'none'})",
+            "install the NVIDIA Container Toolkit, run `nvidia-ctk runtime configure --runtime=docker`, restart dockerd",
+        )
+    detail = f"runtime {runtime or 'default'} present" + (f", GPUs: {settings.gpus}" if wants_gpu else "")
+    return Check("gpu support", PASS, detail)
+
+
+def check_ngc_key(settings: Settings, needs_pull: bool) -> Check:
+    registry = registry_of(settings.image_reference)
+    if registry != "nvcr.io":
+        return Check("ngc key", SKIP, f"image is not on nvcr.io ({registry or 'local'})")
+    if settings.ngc_api_key is None or not settings.ngc_api_key.get_secret_value():
+        return Check(
+            "ngc key",
+            FAIL,
+            "NGC_API_KEY is not set; the NIM needs it to download the model" + (" and to pull" if needs_pull else ""),
+            "export NGC_API_KEY=<your key from ngc.nvidia.com> (never put it in a profile file)",
+        )
+    return Check("ngc key", PASS, "NGC_API_KEY is set")
+
+
+def _uid_gid(run_as: str) -> tuple[int, int]:
+    uid, _, gid = run_as.partition(":")
+    return int(uid), int(gid or uid)
+
+
+def writable_by(path: Path, uid: int, gid: int) -> bool:
+    """Would a process with uid:gid be able to create files in `path`? (root always can)"""
+    if uid == 0:
+        return True
+    info = path.stat()
+    mode = info.st_mode
+    if info.st_uid == uid:
+        return bool(mode & stat.S_IWUSR and mode & stat.S_IXUSR)
+    if info.st_gid == gid:
+        return bool(mode & stat.S_IWGRP and mode & stat.S_IXGRP)
+    return bool(mode & stat.S_IWOTH and mode & stat.S_IXOTH)
+
+
+def check_cache_dir(settings: Settings, create: bool = True) -> Check:
+    """The cache dir exists (created if missing, never emptied) and the container's uid can write it."""
+    path = settings.cache_dir
+    uid, gid = _uid_gid(settings.run_as)
+    try:
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        elif not path.exists():
+            parent = nearest_existing(path)
+            ok = writable_by(parent, os.getuid(), os.getgid())
+            return Check("cache dir", PASS if ok else FAIL, f"{path} will be created" if ok else f"cannot create {path}",
+                         "" if ok else f"create it yourself and chown it to {settings.run_as}")
+    except OSError as exc:
+        return Check("cache dir", FAIL, f"cannot create {path}: {exc.strerror}", f"create it yourself and chown it to {settings.run_as}")
+    if not path.is_dir():
+        return Check("cache dir", FAIL, f"{path} is not a directory", "point LOCAL_NIM_CACHE at a directory")
+    if not writable_by(path, uid, gid):
+        return Check(
+            "cache dir",
+            FAIL,
+            f"{path} is not writable by uid {uid} (the container's user)",
+            f"sudo chown -R {uid}:{gid} {path}  (or choose --cache-dir)",
+        )
+    return Check("cache dir", PASS, f"{path} writable by {uid}:{gid}")
+
+
+def port_is_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host or "0.0.0.0", port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise
+    return True
+
+
+def check_port(settings: Settings, held_by_own_container: bool) -> Check:
+    where = f"{settings.host}:{settings.port}"
+    if held_by_own_container:
+        return Check("host port", PASS, f"{where} is held by this deployment's own container")
+    try:
+        free = port_is_free(settings.host, settings.port)
+    except OSError as exc:
+        return Check("host port", FAIL, f"cannot bind {where}: {exc.strerror}", "check --host")
+    if not free:
+        return Check("host port", FAIL, f"{where} is already in use", "stop what uses it or choose --port")
+    return Check("host port", PASS, f"{where} is free")
+
+
+def check_disk(settings: Settings) -> Check:
+    path = nearest_existing(settings.cache_dir)
+    free_gb = shutil.disk_usage(path).free / 1e9
+    if free_gb < settings.min_free_disk_gb:
+        return Check(
+            "free disk",
+            WARN,
+            f"{free_gb:.0f} GB free at {path}, under {settings.min_free_disk_gb:.0f} GB",
+            "a first start downloads the model into the cache: free space or choose --cache-dir",
+        )
+    return Check("free disk", PASS, f"{free_gb:.0f} GB free at {path}")
+
+
+def run_checks(
+    settings: Settings,
+    engine: Any,
+    *,
+    needs_pull: bool,
+    port_held_by_own_container: bool,
+    create_cache: bool,
+) -> list[Check]:
+    info = engine.engine_info() if engine is not None else None
+    return [
+        check_gpu_support(settings, info),
+        check_ngc_key(settings, needs_pull),
+        check_cache_dir(settings, create=create_cache),
+        check_port(settings, port_held_by_own_container),
+        check_disk(settings),
+    ]

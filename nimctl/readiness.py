@@ -1,0 +1,109 @@
+"""Wait until the NIM answers 200 on its readiness path, or fail as soon as its container exits.
+
+Probing is cheap but not free for a loading NIM, so the wait probes about once a second and
+otherwise reacts to the container's own signals (see `Signals`): a log line that hints at
+readiness or the container's exit wake it at once.
+"""
+
+from __future__ import annotations
+
+import http.client
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
+
+PROBE_INTERVAL = 1.0  # seconds between probes when nothing happens
+PROBE_TIMEOUT = 2.0
+
+
+class Signals(Protocol):
+    """What the wait needs from the container (engine.ContainerSignals; a fake in unit tests)."""
+
+    def wait(self, timeout: float) -> None:
+        """Sleep up to `timeout`, returning early when something happened."""
+
+    def exit_code(self) -> int | None:
+        """The exit code once the container has exited, else None."""
+
+
+class ExitedDuringStartup(Exception):
+    def __init__(self, exit_code: int):
+        super().__init__(f"container exited with code {exit_code}")
+        self.exit_code = exit_code
+
+
+class NotReadyInTime(Exception):
+    def __init__(self, phase: str, waited: float):
+        super().__init__(f"not ready after {waited:.0f}s (last phase: {phase})")
+        self.phase = phase
+        self.waited = waited
+
+
+@dataclass
+class Probe:
+    status: int | None  # HTTP status, None when nothing answered
+
+    @property
+    def phase(self) -> str:
+        if self.status is None:
+            return "starting"
+        return "ready" if self.status == 200 else "live"
+
+
+def probe(url: str, path: str, timeout: float = PROBE_TIMEOUT) -> Probe:
+    """One GET with the standard library (importing an HTTP client costs start-up time)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"Connection": "close"})
+        response = conn.getresponse()
+        response.read()
+        return Probe(response.status)
+    except (OSError, http.client.HTTPException):
+        return Probe(None)
+    finally:
+        conn.close()
+
+
+def wait_until_ready(
+    url: str,
+    path: str,
+    signals: Signals,
+    timeout: float,
+    on_phase: Callable[[str], None] = lambda phase: None,
+    interval: float = PROBE_INTERVAL,
+) -> float:
+    """Block until `url + path` answers 200; return the seconds it took.
+
+    Raises ExitedDuringStartup the moment the container exits, NotReadyInTime at the timeout.
+    """
+    started = time.monotonic()
+    last_phase = ""
+
+    def check() -> bool:
+        nonlocal last_phase
+        code = signals.exit_code()
+        if code is not None:
+            raise ExitedDuringStartup(code)
+        result = probe(url, path)
+        if result.phase != last_phase:
+            last_phase = result.phase
+            on_phase(result.phase)
+        return result.status == 200
+
+    retrying = Retrying(
+        stop=stop_after_delay(timeout),
+        wait=wait_fixed(interval),
+        sleep=signals.wait,  # wakes early on the container's signals
+        retry=retry_if_result(lambda ready: not ready),
+        reraise=True,
+    )
+    try:
+        retrying(check)
+    except RetryError:
+        raise NotReadyInTime(last_phase or "starting", time.monotonic() - started) from None
+    return time.monotonic() - started

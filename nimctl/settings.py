@@ -1,0 +1,384 @@
+"""Settings: built-in defaults < profile TOML < environment < CLI flags.
+
+A profile is one TOML file per model in configs/ (``--profile NAME``) or any TOML path. Each
+setting can be set from the environment as ``NIMCTL_<FIELD>``; the names users already know
+from NVIDIA's docs (NGC_API_KEY, LOCAL_NIM_CACHE, NIM_MAX_IMAGES_PER_PROMPT, IMG_NAME,
+CONTAINER_NAME) work too. ``load_settings`` also records where each value came from, for
+``nimctl config show``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from nimctl.errors import ConfigError
+
+DEFAULT_PROFILE = "mistral-small-4-119b-2603"
+ENV_PREFIX = "NIMCTL_"
+
+# The variable names NVIDIA's own instructions use, accepted as they are.
+NVIDIA_ENV_NAMES: dict[str, tuple[str, ...]] = {
+    "ngc_api_key": ("NGC_API_KEY",),
+    "cache_dir": ("LOCAL_NIM_CACHE",),
+    "max_images_per_prompt": ("NIM_MAX_IMAGES_PER_PROMPT",),
+    "image": ("IMG_NAME",),
+    "container_name": ("CONTAINER_NAME",),
+}
+
+
+def _env_names(field: str) -> tuple[str, ...]:
+    """The environment variables that set `field`, strongest first."""
+    return (ENV_PREFIX + field.upper(), *NVIDIA_ENV_NAMES.get(field, ()))
+
+
+def _setting(default: Any, field: str, description: str, **kwargs: Any) -> Any:
+    # Only prefixed or NVIDIA names: a bare field name would pick up USER, HOST, PORT...
+    # Profiles and flags use the field name (populate_by_name).
+    return Field(
+        default,
+        validation_alias=AliasChoices(*_env_names(field)),
+        description=description,
+        **kwargs,
+    )
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str | int) -> int:
+    """Docker's size syntax: ``32GB``, ``32g``, ``512MiB``, ``1073741824`` (units are powers of 1024)."""
+    if isinstance(text, int):
+        return text
+    match = _SIZE_RE.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a size (examples: 32GB, 16g, 512MiB)")
+    number, unit = float(match.group(1)), match.group(2).lower()
+    size = int(number * _SIZE_UNITS[unit])
+    if size <= 0:
+        raise ValueError(f"{text!r} must be larger than 0")
+    return size
+
+
+@dataclass(frozen=True)
+class GpuRequest:
+    """`--gpus`: all, a count, a list of device ids, or none."""
+
+    count: int | None = None  # -1 means all
+    device_ids: tuple[str, ...] = ()
+
+    @property
+    def wanted(self) -> bool:
+        return self.count not in (None, 0) or bool(self.device_ids)
+
+    @classmethod
+    def parse(cls, text: str) -> GpuRequest:
+        value = text.strip().lower()
+        if value == "all":
+            return cls(count=-1)
+        if value in ("none", "0", ""):
+            return cls(count=None)
+        if value.isdigit():
+            return cls(count=int(value))
+        ids = tuple(part.strip() for part in text.split(","))
+        if all(re.fullmatch(r"[0-9]+|GPU-[0-9a-fA-F-]+", part) for part in ids):
+            return cls(device_ids=ids)
+        raise ValueError(f"{text!r} is not a GPU selection (use all, a count, ids like 0,1, or none)")
+
+
+class Settings(BaseSettings):
+    """Everything `nimctl up` needs; the defaults are NVIDIA's documented `docker run`."""
+
+    model_config = SettingsConfigDict(extra="forbid", populate_by_name=True, validate_default=True)
+
+    image: str | None = _setting(None, "image", "Whole image reference; overrides image_repository and image_tag")
+    image_repository: str = _setting("nvcr.io/nim/mistralai/mistral-small-4-119b-2603", "image_repository", "Image repository")
+    image_tag: str = _setting("1.7.0-variant", "image_tag", "Image tag")
+    container_name: str = _setting("mistralai-mistral-small-4-119b-2603", "container_name", "Container name")
+    ngc_api_key: SecretStr | None = _setting(None, "ngc_api_key", "NGC API key: registry login and the container's model download")
+    cache_dir: Path = _setting(Path("~/.cache/nim"), "cache_dir", "Host model cache, mounted at cache_mount")
+    cache_mount: str = _setting("/opt/nim/.cache", "cache_mount", "Cache path inside the container")
+    max_images_per_prompt: int = _setting(5, "max_images_per_prompt", "NIM_MAX_IMAGES_PER_PROMPT passed to the NIM", ge=1, le=1000)
+    served_model: str = _setting("mistralai/mistral-small-4-119b-2603", "served_model", "Model id the NIM serves")
+    shm_size: str = _setting("32GB", "shm_size", "Shared memory size (/dev/shm)")
+    gpus: str = _setting("all", "gpus", "GPUs: all | N | id,id | none")
+    runtime: str = _setting("nvidia", "runtime", "Container runtime ('' for the engine's default)")
+    host: str = _setting("127.0.0.1", "host", "Host address the port is published on (a NIM has no auth)")
+    port: int = _setting(8000, "port", "Host port", ge=1, le=65535)
+    container_port: int = _setting(8000, "container_port", "Port the NIM listens on in the container", ge=1, le=65535)
+    readiness_path: str = _setting("/v1/health/ready", "readiness_path", "Readiness endpoint")
+    liveness_path: str = _setting("/v1/health/live", "liveness_path", "Liveness endpoint")
+    env: dict[str, str] = _setting({}, "env", "Extra container environment (profile [env] table, --env KEY=VALUE)")
+    user: str | None = _setting(None, "user", "uid:gid the container runs as (default: yours)")
+    pull: Literal["always", "missing", "never"] = _setting("missing", "pull", "When to pull the image")
+    build: Literal["", "simulator"] = _setting("", "build", "Build this image locally when missing instead of pulling")
+    timeout: float = _setting(1800.0, "timeout", "Seconds to wait for readiness (first start downloads ~100 GB)", gt=0)
+    stop_timeout: int = _setting(30, "stop_timeout", "Seconds the NIM gets to stop before it is killed", ge=0)
+    smoke: Literal["quick", "full", "none"] = _setting("quick", "smoke", "Smoke suite `up` runs once ready")
+    log_dir: Path = _setting(Path("~/.cache/nimctl/logs"), "log_dir", "Where failed start-up logs are saved")
+    min_free_disk_gb: float = _setting(150.0, "min_free_disk_gb", "Warn when the cache disk has less free space", ge=0)
+
+    @field_validator("shm_size")
+    @classmethod
+    def _check_shm_size(cls, value: str) -> str:
+        parse_size(value)
+        return value
+
+    @field_validator("gpus")
+    @classmethod
+    def _check_gpus(cls, value: str) -> str:
+        GpuRequest.parse(value)
+        return value
+
+    @field_validator("user")
+    @classmethod
+    def _check_user(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\d+(:\d+)?", value):
+            raise ValueError(f"{value!r} is not uid or uid:gid")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _check_env(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+                raise ValueError(f"{key!r} is not an environment variable name")
+        return {key: str(val) for key, val in value.items()}
+
+    @field_validator("cache_dir", "log_dir")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @model_validator(mode="after")
+    def _key_travels_as_secret(self) -> Settings:
+        # NGC_API_KEY given through the env table (--env, or a profile's placeholder as in
+        # sim.toml) is the key: it moves to the secret field so nothing prints it.
+        if "NGC_API_KEY" in self.env:
+            value = self.env.pop("NGC_API_KEY")
+            if self.ngc_api_key is None:
+                self.ngc_api_key = SecretStr(value)
+        return self
+
+    @model_validator(mode="after")
+    def _check_image(self) -> Settings:
+        if not self.image_reference or any(ch.isspace() for ch in self.image_reference):
+            raise ValueError(f"image {self.image_reference!r} is not an image reference")
+        return self
+
+    @property
+    def image_reference(self) -> str:
+        return self.image or f"{self.image_repository}:{self.image_tag}"
+
+    @property
+    def shm_size_bytes(self) -> int:
+        return parse_size(self.shm_size)
+
+    @property
+    def gpu_request(self) -> GpuRequest:
+        return GpuRequest.parse(self.gpus)
+
+    @property
+    def run_as(self) -> str:
+        return self.user or f"{os.getuid()}:{os.getgid()}"
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Strongest first. No .env or secrets-dir files: fewer places for a key to hide.
+        return (init_settings, EnvironmentSource(settings_cls), ProfileSource(settings_cls))
+
+
+SETTING_NAMES = tuple(Settings.model_fields)
+
+# The environment and profile values of the load_settings call in progress.
+_layers: ContextVar[tuple[Mapping[str, str], Mapping[str, Any]]] = ContextVar(
+    "nimctl_settings_layers", default=(os.environ, {})
+)
+
+
+class EnvironmentSource(PydanticBaseSettingsSource):
+    """NIMCTL_<FIELD> and NVIDIA's names, read from the mapping load_settings was given."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        environ, _ = _layers.get()
+        values: dict[str, Any] = {}
+        for field in self.settings_cls.model_fields:
+            name = _present_env(environ, field)
+            if name is None:
+                continue
+            raw = environ[name]
+            if field == "env":
+                try:
+                    raw = json.loads(raw)
+                except json.JSONDecodeError:
+                    raw = {"__invalid__": raw}  # fails validation with the setting named
+            values[field] = raw
+        return values
+
+
+class ProfileSource(PydanticBaseSettingsSource):
+    """The profile TOML's values (already checked for unknown keys by load_profile)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_layers.get()[1])
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    path: Path
+    values: dict[str, Any]
+
+
+def configs_dir() -> Path:
+    """configs/ of a source checkout, or the copy packed into the wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "configs", here / "_configs"):
+        if candidate.is_dir():
+            return candidate
+    return here.parent / "configs"
+
+
+def available_profiles() -> list[str]:
+    return sorted(path.stem for path in configs_dir().glob("*.toml"))
+
+
+def load_profile(name_or_path: str) -> Profile:
+    """A profile name from configs/ or a path to a TOML file; unknown keys are an error."""
+    looks_like_path = name_or_path.endswith(".toml") or os.sep in name_or_path
+    path = Path(name_or_path).expanduser() if looks_like_path else configs_dir() / f"{name_or_path}.toml"
+    if not path.is_file():
+        raise ConfigError(
+            f"profile {name_or_path!r} not found ({path})",
+            hint=f"use one of: {', '.join(available_profiles())}, or a path to a .toml file",
+        )
+    try:
+        values = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"profile {path} is not valid TOML: {exc}", hint="fix the file's syntax") from None
+    unknown = sorted(set(values) - set(SETTING_NAMES))
+    if unknown:
+        raise ConfigError(
+            f"unknown key {unknown[0]!r} in profile {path}",
+            hint=f"known keys: {', '.join(SETTING_NAMES)}",
+        )
+    if "ngc_api_key" in values:
+        raise ConfigError(
+            f"profile {path} holds ngc_api_key",
+            hint="keep the key out of files: export NGC_API_KEY instead",
+        )
+    return Profile(name=path.stem, path=path, values=values)
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    settings: Settings
+    profile: Profile
+    sources: dict[str, str]  # setting -> "flag --x" | "env NAME" | "profile PATH" | "default"
+
+
+def _present_env(environ: Mapping[str, str], field: str) -> str | None:
+    lowered = {key.upper(): key for key in environ}
+    for name in _env_names(field):
+        if name in lowered:
+            return lowered[name]
+    return None
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    profile: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> LoadedSettings:
+    """Merge defaults < profile < environment < flags, and say where each value came from.
+
+    `flags` holds only the options the user actually gave (None means not given).
+    `--env` values are merged over the profile's [env] table rather than replacing it.
+    """
+    environ = os.environ if environ is None else environ
+    flags = {key: value for key, value in (flags or {}).items() if value is not None}
+    unknown = set(flags) - set(SETTING_NAMES)
+    if unknown:  # a programming error in a command module, not user input
+        raise ValueError(f"unknown settings {sorted(unknown)}")
+    profile_name = profile or environ.get(ENV_PREFIX + "PROFILE") or DEFAULT_PROFILE
+    loaded_profile = load_profile(profile_name)
+
+    sources: dict[str, str] = {}
+    for field in SETTING_NAMES:
+        env_name = _present_env(environ, field)
+        if field in flags:
+            sources[field] = "flag"
+        elif env_name:
+            sources[field] = f"env {env_name}"
+        elif field in loaded_profile.values:
+            sources[field] = f"profile {loaded_profile.path.name}"
+        else:
+            sources[field] = "default"
+
+    init = dict(flags)
+    if "env" in flags and "env" in loaded_profile.values:
+        init["env"] = {**loaded_profile.values["env"], **flags["env"]}
+    token = _layers.set((environ, loaded_profile.values))
+    try:
+        settings = Settings(**init)
+    except ValidationError as exc:
+        raise _config_error(exc, sources) from None
+    finally:
+        _layers.reset(token)
+    return LoadedSettings(settings=settings, profile=loaded_profile, sources=sources)
+
+
+def _config_error(exc: ValidationError, sources: Mapping[str, str]) -> ConfigError:
+    first = exc.errors(include_url=False, include_input=False)[0]
+    field = str(first["loc"][0]) if first["loc"] else "settings"
+    # loc may be an alias (an env var name); map it back to the setting
+    for name in SETTING_NAMES:
+        if field == name or field in _env_names(name):
+            field = name
+            break
+    source = sources.get(field, "")
+    where = f" (from {source})" if source and source != "default" else ""
+    reason = first["msg"].removeprefix("Value error, ")
+    return ConfigError(f"invalid setting {field}{where}: {reason}", hint="see `nimctl config show` and the settings table in the README")
+
+
+def parse_env_pairs(pairs: list[str] | None) -> dict[str, str] | None:
+    """`--env KEY=VALUE` (repeatable) to a dict."""
+    if not pairs:
+        return None
+    result: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--env {pair!r} is not KEY=VALUE", hint="example: --env NIM_LOG_LEVEL=DEBUG")
+        result[key] = value
+    return result

@@ -1,0 +1,179 @@
+"""Build the simulator image offline: a FROM-scratch image holding the host's Debian python3.11.
+
+No base image can be pulled on the machines nimctl is developed and tested on, so the root
+filesystem is assembled from the host: the interpreter, the shared libraries it and its extension
+modules link against (as `ldd` lists them, with the loader), a pruned standard library, a passwd
+entry for the non-root user, and server.py. It is sent to the engine as a tar build context.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import io
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+import docker
+import docker.errors
+
+SIM_IMAGE = "nimctl-sim:latest"
+HASH_LABEL = "io.nimctl.sim.hash"
+TITLE_LABEL = "org.opencontainers.image.title"
+IMAGE_TITLE = "nimctl NIM simulator"
+
+HOST_PYTHON = Path("/usr/bin/python3.11")
+HOST_STDLIB = Path("/usr/lib/python3.11")
+SERVER_SOURCE = Path(__file__).with_name("server.py")
+SIM_UID = SIM_GID = 1000
+
+# top-level entries of the standard library a server never needs
+PRUNED_STDLIB = ("test", "config-3.11-*", "idlelib", "tkinter", "turtledemo", "lib2to3", "ensurepip",
+                 "pydoc_data", "distutils")
+# extension modules left out: test helpers, and terminal/database modules whose libraries we do not ship
+PRUNED_EXTENSIONS = ("_test*", "_ctypes_test.*", "_xx*", "xxlimited*", "nis.*", "_dbm.*", "_gdbm.*",
+                     "_curses*", "readline.*", "_tkinter.*")
+
+DOCKERFILE = f"""\
+FROM scratch
+COPY rootfs/ /
+COPY --chown={SIM_UID}:{SIM_GID} cache/ /opt/nim/.cache/
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOME=/opt/nim NIM_CACHE_PATH=/opt/nim/.cache
+WORKDIR /opt/nim
+USER {SIM_UID}:{SIM_GID}
+EXPOSE 8000
+ENTRYPOINT ["/usr/bin/python3.11", "-u", "/opt/nim-sim/server.py"]
+"""
+
+PASSWD = f"root:x:0:0:root:/root:/sbin/nologin\nnim:x:{SIM_UID}:{SIM_GID}:NIM:/opt/nim:/sbin/nologin\n"
+GROUP = f"root:x:0:\nnim:x:{SIM_GID}:\n"
+
+
+def recipe_hash() -> str:
+    """What the image is built from: server.py and this recipe (this file, Dockerfile included)."""
+    digest = hashlib.sha256()
+    for source in (SERVER_SOURCE, Path(__file__)):
+        digest.update(source.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _require_host_python() -> None:
+    if not HOST_PYTHON.is_file() or not HOST_STDLIB.is_dir():
+        raise RuntimeError(
+            f"{HOST_PYTHON} (with {HOST_STDLIB}) is needed to build the simulator image: "
+            "apt-get install python3.11"
+        )
+
+
+def linked_libraries(binary: Path) -> list[Path]:
+    """Shared libraries (and the loader) `ldd` resolves for a binary, at the paths it names."""
+    output = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=True).stdout
+    libraries = []
+    for line in output.splitlines():
+        fields = line.split()
+        if "=>" in fields:
+            target = fields[fields.index("=>") + 1]
+            if target.startswith("/"):
+                libraries.append(Path(target))
+        elif fields and fields[0].startswith("/"):  # the loader, e.g. /lib64/ld-linux-x86-64.so.2
+            libraries.append(Path(fields[0]))
+    return libraries
+
+
+def _ignore_pruned(directory: str, names: list[str]) -> set[str]:
+    here = Path(directory)
+    ignored: set[str] = set()
+    if here == HOST_STDLIB:
+        ignored.update(n for n in names if any(fnmatch.fnmatch(n, p) for p in PRUNED_STDLIB))
+    if here == HOST_STDLIB / "lib-dynload":
+        ignored.update(n for n in names if any(fnmatch.fnmatch(n, p) for p in PRUNED_EXTENSIONS))
+    return ignored
+
+
+def _copy_into(rootfs: Path, source: Path) -> None:
+    """Copy a file to the same absolute path under rootfs, following symlinks (scratch has none)."""
+    target = rootfs / source.relative_to("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source, target)
+
+
+def assemble_rootfs(rootfs: Path) -> None:
+    """Lay out the image's root filesystem (everything but the cache directory)."""
+    stdlib = rootfs / HOST_STDLIB.relative_to("/")
+    # symlinks=False: dereference, e.g. Debian's sitecustomize.py -> /etc/python3.11/
+    shutil.copytree(HOST_STDLIB, stdlib, symlinks=False, ignore=_ignore_pruned)
+
+    binaries = [HOST_PYTHON, *sorted((stdlib / "lib-dynload").glob("*.so"))]
+    libraries = {library for binary in binaries for library in linked_libraries(binary)}
+    for source in [HOST_PYTHON, *sorted(libraries)]:
+        _copy_into(rootfs, source)
+
+    etc = rootfs / "etc"
+    etc.mkdir(exist_ok=True)
+    (etc / "passwd").write_text(PASSWD)
+    (etc / "group").write_text(GROUP)
+    tmp = rootfs / "tmp"
+    tmp.mkdir()
+    tmp.chmod(0o1777)
+    sim_dir = rootfs / "opt" / "nim-sim"
+    sim_dir.mkdir(parents=True)
+    shutil.copyfile(SERVER_SOURCE, sim_dir / "server.py")
+    (sim_dir / "server.py").chmod(0o644)
+
+
+def _build_context(workdir: Path) -> io.BufferedReader:
+    """The tar build context: Dockerfile, rootfs/ and an empty cache/ (its owner set by COPY --chown)."""
+    context = workdir / "context"
+    assemble_rootfs(context / "rootfs")
+    (context / "cache").mkdir()
+    (context / "Dockerfile").write_text(DOCKERFILE)
+    tar_path = workdir / "context.tar"
+    with tarfile.open(tar_path, "w") as tar:
+        for entry in sorted(context.iterdir()):
+            tar.add(entry, arcname=entry.name)
+    return tar_path.open("rb")
+
+
+def build_simulator_image(client: docker.DockerClient, tag: str = SIM_IMAGE):
+    """Build (or rebuild) the simulator image; returns the docker-py Image."""
+    _require_host_python()
+    labels = {HASH_LABEL: recipe_hash(), TITLE_LABEL: IMAGE_TITLE}
+    with tempfile.TemporaryDirectory(prefix="nimctl-sim-build-") as workdir:
+        with _build_context(Path(workdir)) as context:
+            try:
+                image, _logs = client.images.build(
+                    fileobj=context, custom_context=True, tag=tag, labels=labels, rm=True, forcerm=True, pull=False
+                )
+            except docker.errors.BuildError as err:
+                lines = [str(entry.get("stream") or entry.get("error") or "").strip() for entry in err.build_log]
+                raise RuntimeError(f"building {tag} failed: {err.msg}\n" + "\n".join(l for l in lines if l)) from err
+    return image
+
+
+def ensure_simulator_image(client: docker.DockerClient, tag: str = SIM_IMAGE):
+    """The simulator image, built only when it is missing or was built from another server.py/recipe."""
+    try:
+        image = client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return build_simulator_image(client, tag)
+    if (image.labels or {}).get(HASH_LABEL) != recipe_hash():
+        return build_simulator_image(client, tag)
+    return image
+
+
+def main() -> None:  # pragma: no cover - convenience: python -m nimctl.simulator.image
+    import time
+
+    client = docker.from_env()
+    started = time.monotonic()
+    image = build_simulator_image(client)
+    size_mb = image.attrs["Size"] / 1e6
+    print(f"built {image.tags} {image.short_id} in {time.monotonic() - started:.1f} s, {size_mb:.1f} MB")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,191 @@
+"""Run the chosen smoke checks one after another, each under its own wall-clock deadline.
+
+This module does not import openai at import time (the checks are loaded inside `run_checks`),
+so the CLI can validate check names without paying for the SDK.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from types import ModuleType
+from typing import Any
+
+from nimctl.errors import ConfigError
+from nimctl.smoke.report import CheckResult, SmokeReport
+
+QUICK_CHECKS: tuple[str, ...] = ("models", "text")
+ALL_CHECKS: tuple[str, ...] = (
+    "models",
+    "text",
+    "image-base64",
+    "image-url",
+    "multi-turn",
+    "reasoning",
+    "tools",
+    "max-images",
+    "chat-template",
+)
+CHECK_GROUPS = {"quick": QUICK_CHECKS, "all": ALL_CHECKS}
+# After this many checks in a row got no answer by their deadline, the rest are not run.
+HUNG_AFTER_TIMEOUTS = 2
+
+
+def select_checks(names: str | Iterable[str]) -> tuple[str, ...]:
+    """Check names from a comma list or iterable ("quick" and "all" expand), in ALL_CHECKS order."""
+    requested = [n.strip() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
+    expanded: set[str] = set()
+    unknown = []
+    for name in requested:
+        if name in CHECK_GROUPS:
+            expanded.update(CHECK_GROUPS[name])
+        elif name in ALL_CHECKS:
+            expanded.add(name)
+        else:
+            unknown.append(name)
+    if unknown or not expanded:
+        raise ConfigError(
+            f"unknown smoke check(s): {', '.join(unknown)}" if unknown else "no smoke checks selected",
+            hint=f"valid checks: {', '.join(ALL_CHECKS)} (or the groups: {', '.join(CHECK_GROUPS)})",
+        )
+    return tuple(name for name in ALL_CHECKS if name in expanded)
+
+
+class DeadlineExceeded(Exception):
+    pass
+
+
+def run_with_deadline(fn: Callable[[], Any], seconds: float, name: str = "smoke-check") -> Any:
+    """Call `fn` in a daemon thread and wait at most `seconds` for it.
+
+    A hung endpoint can block a request past the client's own timeout (a stream that trickles,
+    a socket that never closes); past the deadline we stop waiting and raise DeadlineExceeded.
+    The thread is a daemon so an abandoned call can never keep nimctl from exiting.
+    """
+    outcome: dict[str, Any] = {}
+    finished = threading.Event()
+
+    def work() -> None:
+        try:
+            outcome["value"] = fn()
+        except BaseException as exc:  # handed over to the waiting thread as is
+            outcome["error"] = exc
+        finally:
+            finished.set()
+
+    threading.Thread(target=work, name=name, daemon=True).start()
+    if not finished.wait(seconds):
+        raise DeadlineExceeded(f"no result within {seconds:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def api_base(base_url: str) -> str:
+    """The SDK wants the /v1 prefix; nimctl passes the server root (tolerate either)."""
+    root = base_url.rstrip("/")
+    return root if root.endswith("/v1") else root + "/v1"
+
+
+def run_checks(
+    base_url: str,
+    model: str | None = None,
+    checks: Iterable[str] = QUICK_CHECKS,
+    max_images: int = 5,
+    image_url: str | None = None,
+    timeout: float = 30.0,
+    on_check_start: Callable[[str], None] | None = None,
+) -> SmokeReport:
+    """Run `checks` against the NIM at `base_url` (server root) and report each one.
+
+    `model=None` tests the first model /v1/models lists. `timeout` bounds each check as a whole
+    (and each request in it). `on_check_start(name)` lets a caller show progress.
+    """
+    names = select_checks(checks)
+    from nimctl.smoke import checks as impl  # imports openai, which costs a few hundred ms
+
+    endpoint = api_base(base_url)
+    report = SmokeReport(base_url=base_url, model=model)
+    model_problem = None
+    if model is None:
+        try:
+            report.model = run_with_deadline(
+                lambda: _with_client(impl, endpoint, timeout, impl.first_listed_model), timeout, "smoke-model-id"
+            )
+        except DeadlineExceeded:
+            model_problem = f"GET /v1/models gave no answer within {timeout:g} s"
+        except impl.CheckFailed as exc:
+            model_problem = exc.reason
+        except Exception as exc:
+            model_problem = f"GET /v1/models: {impl.describe_error(exc)}"
+
+    timed_out: list[str] = []  # consecutive checks that hit their deadline
+    for name in names:
+        if on_check_start:
+            on_check_start(name)
+        if model_problem and name != "models":
+            report.results.append(_not_run(name, f"the model id is unknown: {model_problem}"))
+            continue
+        if len(timed_out) >= HUNG_AFTER_TIMEOUTS:
+            # Each further check would wait out its own deadline too; a hung NIM must not
+            # cost (number of checks x timeout).
+            report.results.append(_not_run(name, f"the endpoint stopped answering ({', '.join(timed_out)} timed out)"))
+            continue
+        result = _run_one(name, impl, endpoint, report.model, max_images, image_url, timeout)
+        timed_out = timed_out + [name] if result.timed_out else []
+        report.results.append(result)
+    return report
+
+
+def _not_run(name: str, why: str) -> CheckResult:
+    return CheckResult(name, passed=False, latency_s=0.0, reason=f"not run: {why}")
+
+
+def _with_client(impl: ModuleType, endpoint: str, timeout: float, use: Callable[[Any], Any]) -> Any:
+    # A client per check: a check abandoned at its deadline keeps its connection to itself.
+    client = impl.make_client(endpoint, timeout)
+    try:
+        return use(client)
+    finally:
+        client.close()
+
+
+def _run_one(
+    name: str,
+    impl: ModuleType,
+    endpoint: str,
+    model: str | None,
+    max_images: int,
+    image_url: str | None,
+    timeout: float,
+) -> CheckResult:
+    metrics = impl.CheckMetrics()
+
+    def check(client: Any) -> None:
+        context = impl.CheckContext(client=client, model=model, max_images=max_images, image_url=image_url, metrics=metrics)
+        impl.CHECKS[name](context)
+
+    started = time.perf_counter()
+    passed, skipped, timed_out, reason = False, False, False, None
+    try:
+        run_with_deadline(lambda: _with_client(impl, endpoint, timeout, check), timeout, f"smoke-{name}")
+        passed = True
+    except DeadlineExceeded:
+        timed_out, reason = True, f"no answer within the {timeout:g} s check timeout"
+    except impl.CheckSkipped as exc:
+        skipped, reason = True, exc.reason
+    except impl.CheckFailed as exc:
+        reason = exc.reason
+    except Exception as exc:  # an API error outside a named step, or a malformed response
+        reason = impl.describe_error(exc)
+    return CheckResult(
+        name=name,
+        passed=passed,
+        latency_s=time.perf_counter() - started,
+        ttft_s=metrics.ttft_s,
+        tokens_per_s=metrics.tokens_per_s,
+        reason=reason,
+        skipped=skipped,
+        timed_out=timed_out,
+    )

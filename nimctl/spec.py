@@ -1,0 +1,142 @@
+"""Settings → ContainerSpec: everything `docker run` would be given, as plain data.
+
+The spec carries the NGC key apart from the ordinary environment (`secret_env`), so it can be
+printed, hashed and compared without the key ever being part of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from nimctl import __version__
+from nimctl.settings import GpuRequest, Settings
+
+LABEL_PREFIX = "io.nimctl."
+LABEL_MANAGED = LABEL_PREFIX + "managed"
+LABEL_PROFILE = LABEL_PREFIX + "profile"
+LABEL_CONFIG_HASH = LABEL_PREFIX + "config-hash"
+LABEL_URL = LABEL_PREFIX + "url"
+LABEL_MODEL = LABEL_PREFIX + "model"
+LABEL_READINESS_PATH = LABEL_PREFIX + "readiness-path"
+LABEL_MAX_IMAGES = LABEL_PREFIX + "max-images"
+LABEL_VERSION = LABEL_PREFIX + "version"
+
+NGC_KEY_ENV = "NGC_API_KEY"
+
+
+@dataclass(frozen=True)
+class Mount:
+    source: Path
+    target: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class PortBinding:
+    container_port: int
+    host_ip: str
+    host_port: int
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    name: str
+    image: str
+    env: dict[str, str]
+    labels: dict[str, str]
+    runtime: str | None
+    gpus: GpuRequest
+    shm_size: int
+    mounts: tuple[Mount, ...]
+    ports: tuple[PortBinding, ...]
+    user: str
+    secret_env: dict[str, SecretStr] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def url(self) -> str:
+        return self.labels[LABEL_URL]
+
+    @property
+    def config_hash(self) -> str:
+        return self.labels[LABEL_CONFIG_HASH]
+
+
+def config_hash(fields: dict) -> str:
+    """Stable hash of what makes two containers the same deployment (never includes the key)."""
+    blob = json.dumps(fields, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def build_spec(settings: Settings, profile_name: str) -> ContainerSpec:
+    env = {
+        "NIM_MAX_IMAGES_PER_PROMPT": str(settings.max_images_per_prompt),
+        **settings.env,
+    }
+    secret_env = {NGC_KEY_ENV: settings.ngc_api_key} if settings.ngc_api_key else {}
+    mounts = (Mount(source=settings.cache_dir, target=settings.cache_mount),)
+    ports = (PortBinding(settings.container_port, settings.host, settings.port),)
+    gpus = settings.gpu_request
+    runtime = settings.runtime or None
+    hashed = {
+        "image": settings.image_reference,
+        "env": env,
+        "has_ngc_key": bool(secret_env),
+        "runtime": runtime,
+        "gpus": [gpus.count, list(gpus.device_ids)],
+        "shm_size": settings.shm_size_bytes,
+        "mounts": [[str(m.source), m.target, m.read_only] for m in mounts],
+        "ports": [[p.container_port, p.host_ip, p.host_port] for p in ports],
+        "user": settings.run_as,
+    }
+    labels = {
+        LABEL_MANAGED: "true",
+        LABEL_PROFILE: profile_name,
+        LABEL_CONFIG_HASH: config_hash(hashed),
+        LABEL_URL: settings.url,
+        LABEL_MODEL: settings.served_model,
+        LABEL_READINESS_PATH: settings.readiness_path,
+        LABEL_MAX_IMAGES: str(settings.max_images_per_prompt),
+        LABEL_VERSION: __version__,
+    }
+    return ContainerSpec(
+        name=settings.container_name,
+        image=settings.image_reference,
+        env=env,
+        labels=labels,
+        runtime=runtime,
+        gpus=gpus,
+        shm_size=settings.shm_size_bytes,
+        mounts=mounts,
+        ports=ports,
+        user=settings.run_as,
+        secret_env=secret_env,
+    )
+
+
+def registry_of(image: str) -> str | None:
+    """The registry host of an image reference, or None for Docker Hub / local names.
+
+    As docker does it: the first path component is a registry when it has a dot or a
+    port, or is `localhost`.
+    """
+    first, sep, _ = image.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return None
+
+
+def split_reference(image: str) -> tuple[str, str]:
+    """`repo[:tag][@digest]` → (repo, tag-or-digest); tag defaults to latest."""
+    if "@" in image:
+        repo, _, digest = image.partition("@")
+        return repo, digest
+    last_slash = image.rfind("/")
+    colon = image.rfind(":")
+    if colon > last_slash:
+        return image[:colon], image[colon + 1 :]
+    return image, "latest"

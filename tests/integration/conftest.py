@@ -1,0 +1,135 @@
+"""Integration fixtures: the real Docker engine, a real private registry with htpasswd auth,
+the simulator image pushed there, and deployments run through the real `nimctl` command.
+
+In CI (CI=true) a missing engine or registry binary fails the tests; elsewhere they skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration.harness import (
+    RUN_ID,
+    TEST_KEY,
+    Deployment,
+    Registry,
+    SimDeployment,
+    base_env,
+    free_port,
+    push,
+    run_nimctl,
+    start_registry,
+    unavailable,
+    write_profile,
+)
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    import docker
+
+    try:
+        client = docker.from_env(timeout=60)
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means no engine
+        unavailable(f"Docker engine unreachable ({exc}); run scripts/setup-engine.sh")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def sim_image(docker_client) -> str:
+    from nimctl.simulator.image import SIM_IMAGE, ensure_simulator_image
+
+    ensure_simulator_image(docker_client, tag=SIM_IMAGE)
+    return SIM_IMAGE
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory) -> Iterator[Registry]:
+    workdir = tmp_path_factory.mktemp("registry")
+    port = free_port()
+    process = start_registry(workdir, TEST_KEY, port)
+    yield Registry(address=f"127.0.0.1:{port}", key=TEST_KEY)
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def registry_image(docker_client, sim_image: str, registry: Registry) -> str:
+    """The simulator in the private registry, and NOT present locally under that name."""
+    target = registry.image()
+    push(docker_client, sim_image, target, registry.key)
+    docker_client.images.remove(target)
+    return target
+
+
+@pytest.fixture
+def make_deployment(tmp_path, docker_client, registry: Registry):
+    """Factory for deployments; every container they create is removed afterwards (the cache dir stays)."""
+    created: list[str] = []
+
+    def make(
+        image: str | None = None, key: str | None = TEST_KEY, **overrides
+    ) -> Deployment:
+        index = len(created)
+        name = f"nimctl-it-{RUN_ID}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        created.append(name)
+        cache_dir = tmp_path / f"cache{index}"
+        cache_dir.mkdir()
+        profile = write_profile(
+            tmp_path / f"profile{index}.toml", image or "unset", cache_dir, **overrides
+        )
+        env = base_env(**({"NGC_API_KEY": key} if key else {}))
+        return Deployment(
+            name=name, port=free_port(), cache_dir=cache_dir, profile=profile, env=env
+        )
+
+    yield make
+    import docker.errors
+
+    for name in created:
+        try:
+            docker_client.api.remove_container(name, force=True)
+        except docker.errors.NotFound:
+            pass
+
+
+@pytest.fixture
+def deployment(make_deployment, registry_image: str) -> Deployment:
+    return make_deployment(registry_image)
+
+
+@pytest.fixture(scope="module")
+def sim_deployment(
+    tmp_path_factory, docker_client, sim_image: str
+) -> Iterator[SimDeployment]:
+    """A simulator launched by `nimctl up --profile sim`, shared by a module's client-usage tests."""
+    name = f"nimctl-it-sim-{RUN_ID}-{uuid.uuid4().hex[:6]}"
+    port = free_port()
+    cache_dir = tmp_path_factory.mktemp("sim-cache")
+    env = base_env(
+        NIMCTL_CACHE_DIR=str(cache_dir), NIMCTL_LOG_DIR=str(cache_dir.parent / "logs")
+    )
+    run_nimctl(
+        "up",
+        "--profile",
+        "sim",
+        "--name",
+        name,
+        "--port",
+        str(port),
+        "--no-smoke",
+        env=env,
+        check=True,
+    )
+    yield SimDeployment(
+        url=f"http://127.0.0.1:{port}",
+        model="mistralai/mistral-small-4-119b-2603",
+        name=name,
+    )
+    run_nimctl("down", "--name", name, env=env)

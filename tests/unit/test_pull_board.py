@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from nimctl.engine import classify_registry_error
+from nimctl.errors import (
+    ImageNotFound,
+    PullError,
+    RegistryAuthError,
+    TransientPullError,
+)
+from nimctl.pull import LayerBoard
+
+RECORDED = [
+    {"status": "Pulling from nim/sim", "id": "latest"},
+    {"status": "Pulling fs layer", "progressDetail": {}, "id": "aaa"},
+    {"status": "Pulling fs layer", "progressDetail": {}, "id": "bbb"},
+    {"status": "Downloading", "progressDetail": {"current": 100, "total": 1000}, "id": "aaa"},
+    {"status": "Downloading", "progressDetail": {"current": 50, "total": -1}, "id": "bbb"},
+    {"status": "Downloading", "progressDetail": {"current": 70}, "id": "bbb"},
+    {"status": "Download complete", "progressDetail": {}, "id": "aaa"},
+    {"status": "Pull complete", "progressDetail": {}, "id": "aaa"},
+    {"status": "Already exists", "progressDetail": {}, "id": "ccc"},
+    {"status": "Digest: sha256:0123"},
+    {"status": "Status: Downloaded newer image for 127.0.0.1:5000/nim/sim:latest"},
+]
+
+
+def test_board_folds_a_recorded_pull() -> None:
+    board = LayerBoard()
+    for event in RECORDED:
+        board.apply(event)
+    assert board.layers["aaa"].total == 1000 and board.layers["aaa"].current == 1000
+    assert board.layers["bbb"].total is None and board.layers["bbb"].current == 70  # -1 / missing totals
+    assert board.finished_layers == 2
+    assert any(message.startswith("Digest:") for message in board.messages)
+
+
+def test_classify_registry_errors() -> None:
+    auth = classify_registry_error("Get http://127.0.0.1:5000/v2/: unauthorized: authentication required", "img")
+    assert isinstance(auth, RegistryAuthError) and "rejected the NGC key" in auth.message
+    assert isinstance(classify_registry_error("manifest for 127.0.0.1:5000/x:nope not found: manifest unknown", "x:nope"), ImageNotFound)
+    assert isinstance(classify_registry_error("repository 127.0.0.1:5000/nope not found: name unknown", "nope"), ImageNotFound)
+    assert isinstance(classify_registry_error("received unexpected HTTP status: 503 Service Unavailable", "x"), TransientPullError)
+    assert isinstance(classify_registry_error("read: connection reset by peer", "x"), TransientPullError)
+    other = classify_registry_error("invalid reference format", "x")
+    assert type(other) is PullError
