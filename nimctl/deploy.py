@@ -21,6 +21,7 @@ from nimctl.engine import Engine
 from nimctl.errors import (
     ConfigError,
     ContainerExited,
+    ImageNotFound,
     Interrupted,
     NimctlError,
     PreflightFailed,
@@ -32,7 +33,7 @@ from nimctl.plan import Action, Desired, Plan, reconcile
 from nimctl.preflight import FAIL, WARN, Check, run_checks
 from nimctl.readiness import ExitedDuringStartup, NotReadyInTime, probe, wait_until_ready
 from nimctl.settings import LoadedSettings, Settings
-from nimctl.spec import ContainerSpec, build_spec, registry_of
+from nimctl.spec import ContainerSpec, build_spec, registry_of, split_reference
 
 LOG_TAIL_LINES = 50
 PULL_ATTEMPTS = 4
@@ -175,16 +176,22 @@ def _ensure_image(engine: Engine, settings: Settings, spec: ContainerSpec, local
 
 
 def _pull(engine: Engine, settings: Settings, image: str, report: Reporter) -> str:
+    """Log in (if the registry needs it) and pull; transient faults are retried, bounded and logged."""
     from nimctl.pull import PullDisplay
 
     registry = registry_of(image)
-    auth = None
-    if registry and settings.ngc_api_key is not None:
-        report.step(f"logging in to {registry} as $oauthtoken")
-        auth = engine.login(registry, settings.ngc_api_key)
+    key = settings.ngc_api_key if registry else None
 
     def log_retry(state: Any) -> None:
         report.warn(f"{state.outcome.exception().message}; retry {state.attempt_number} of {PULL_ATTEMPTS - 1}")
+
+    def attempt() -> str:
+        auth = None
+        if registry and key is not None:
+            report.step(f"logging in to {registry} as $oauthtoken")
+            auth = engine.login(registry, key)
+        with PullDisplay(report.console, image) as display:
+            return engine.pull(image, auth, display)
 
     retrying = Retrying(
         stop=stop_after_attempt(PULL_ATTEMPTS),
@@ -193,12 +200,27 @@ def _pull(engine: Engine, settings: Settings, image: str, report: Reporter) -> s
         before_sleep=log_retry,
         reraise=True,
     )
+    try:
+        return retrying(attempt)
+    except ImageNotFound as missing:
+        raise _which_is_missing(missing, image, registry, key) from None
 
-    def attempt() -> str:
-        with PullDisplay(report.console, image) as display:
-            return engine.pull(image, auth, display)
 
-    return retrying(attempt)
+def _which_is_missing(error: ImageNotFound, image: str, registry: str | None, key: SecretStr | None) -> ImageNotFound:
+    """The engine can't tell a missing repository from a missing tag; the registry can."""
+    from nimctl.registry import list_tags
+
+    if registry is None:
+        return error
+    repository, tag = split_reference(image)
+    path = repository.removeprefix(registry + "/")
+    listing = list_tags(registry, path, "$oauthtoken" if key else None, key.get_secret_value() if key else None)
+    if listing is None:
+        return error
+    if not listing.repository_exists:
+        return ImageNotFound(f"image not found: {registry} has no repository {path!r}", hint="check the image name (IMG_NAME / --image)")
+    known = ", ".join(sorted(listing.tags)[-10:]) or "none"
+    return ImageNotFound(f"tag not found: {path!r} has no tag {tag!r}", hint=f"tags there: {known}")
 
 
 def _execute(engine: Engine, plan: Plan, spec: ContainerSpec, existing_id: str | None, settings: Settings) -> str:

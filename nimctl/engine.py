@@ -9,7 +9,6 @@ from __future__ import annotations
 import collections
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -109,10 +108,8 @@ def classify_registry_error(message: str, image: str) -> PullError:
             f"the registry rejected the NGC key while pulling {image}",
             hint="check NGC_API_KEY (an NGC API key with access to this NIM); nvcr.io's user is $oauthtoken",
         )
-    if "manifest unknown" in text or ("manifest for" in text and "not found" in text):
-        return ImageNotFound(f"tag not found: {image}", hint=registry_hint)
-    if any(s in text for s in ("name unknown", "repository does not exist", "not found", "404")):
-        return ImageNotFound(f"image repository not found: {image}", hint=registry_hint)
+    if any(s in text for s in ("manifest unknown", "name unknown", "repository does not exist", "not found", "404")):
+        return ImageNotFound(f"image not found: {image}", hint=registry_hint)
     if "denied" in text:
         return RegistryAuthError(
             f"the registry denied access to {image}",
@@ -136,7 +133,13 @@ class ContainerSignals:
     milliseconds without polling the health endpoint fast.
     """
 
-    READY_HINT = re.compile(r"ready|startup complete|uvicorn running|listening on", re.IGNORECASE)
+    # Lines a NIM (uvicorn/vLLM) prints when it starts serving. Access-log lines are skipped:
+    # they mention /v1/health/ready and would make every probe trigger the next one.
+    READY_HINT = re.compile(
+        r"application startup complete|uvicorn running on|nim is ready|ready to serve|serving on|listening on",
+        re.IGNORECASE,
+    )
+    ACCESS_LOG = re.compile(r'"(GET|POST|HEAD|PUT|DELETE) /')
 
     def __init__(self, client: docker.DockerClient, container_id: str, keep_lines: int = 200):
         self._client = client
@@ -147,10 +150,8 @@ class ContainerSignals:
         self._lines: collections.deque[str] = collections.deque(maxlen=keep_lines)
         self._streams: list[Any] = []
         self._closed = False
-        since = int(time.time()) - 1
-        events = client.api.events(
-            decode=True, since=since, filters={"container": container_id, "event": ["die", "oom"]}
-        )
+        # Subscribed before the container starts (the request completes here), so no exit is missed.
+        events = client.api.events(decode=True, filters={"container": container_id, "event": ["die", "oom"]})
         self._streams.append(events)
         threading.Thread(target=self._follow_events, args=(events,), daemon=True, name="nimctl-events").start()
 
@@ -185,7 +186,7 @@ class ContainerSignals:
                 for raw in complete:
                     line = raw.decode("utf-8", "replace").rstrip("\r")
                     self._lines.append(line)
-                    if self.READY_HINT.search(line):
+                    if self.READY_HINT.search(line) and not self.ACCESS_LOG.search(line):
                         self._nudge.set()
         except Exception:
             pass

@@ -21,7 +21,9 @@ def smoke(
     ] = None,
     model: Annotated[
         str | None,
-        typer.Option("--model", help="Model id to test (default: the container's, else the first one /v1/models lists)."),
+        typer.Option(
+            "--model", help="Model id to test (default: the container's, else the first one /v1/models lists)."
+        ),
     ] = None,
     checks: Annotated[
         str,

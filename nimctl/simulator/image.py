@@ -149,8 +149,9 @@ def build_simulator_image(client: docker.DockerClient, tag: str = SIM_IMAGE):
                     fileobj=context, custom_context=True, tag=tag, labels=labels, rm=True, forcerm=True, pull=False
                 )
             except docker.errors.BuildError as err:
-                lines = [str(entry.get("stream") or entry.get("error") or "").strip() for entry in err.build_log]
-                raise RuntimeError(f"building {tag} failed: {err.msg}\n" + "\n".join(l for l in lines if l)) from err
+                log = [str(entry.get("stream") or entry.get("error") or "").strip() for entry in err.build_log]
+                details = "\n".join(line for line in log if line)
+                raise RuntimeError(f"building {tag} failed: {err.msg}\n{details}") from err
     return image
 
 

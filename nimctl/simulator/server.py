@@ -30,7 +30,8 @@ import urllib.request
 import uuid
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator, Mapping, TextIO
+from typing import Any, TextIO
+from collections.abc import Callable, Iterator, Mapping
 
 DEFAULT_MODEL = "mistralai/mistral-small-4-119b-2603"
 # What /v1/models lists when SIM_BREAK=models: a real, but different, Mistral NIM model id.
@@ -1103,6 +1104,7 @@ class SimRequestHandler(BaseHTTPRequestHandler):
     server_version = "uvicorn"
     sys_version = ""
     timeout = 120  # drop idle keep-alive connections eventually
+    disable_nagle_algorithm = True  # headers and body are separate writes: avoid the 40 ms delayed-ACK stall
     server: SimHTTPServer
 
     @property
@@ -1381,7 +1383,10 @@ class SimHandle:
         return True
 
     def _start(self) -> None:
-        serve = threading.Thread(target=self.server.serve_forever, name="nim-sim-http", daemon=True)
+        # a short poll interval makes stop() quick (shutdown waits for the next poll)
+        serve = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="nim-sim-http", daemon=True
+        )
         startup = threading.Thread(
             target=load_then_become_ready, args=(self.app, self.timers), name="nim-sim-startup", daemon=True
         )

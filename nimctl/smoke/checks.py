@@ -276,7 +276,9 @@ def check_multi_turn(ctx: CheckContext) -> None:
     reply = {"role": "assistant", "content": "The capital of France is Paris."}
     with step("user/assistant/user conversation"):
         completion = chat(
-            ctx, messages=[opening, reply, user_message("Roughly how many people live there?")], max_tokens=SHORT_ANSWER_TOKENS
+            ctx,
+            messages=[opening, reply, user_message("Roughly how many people live there?")],
+            max_tokens=SHORT_ANSWER_TOKENS,
         )
     require_answer(completion, "user/assistant/user conversation")
 
@@ -315,9 +317,7 @@ def check_reasoning(ctx: CheckContext) -> None:
     with step('streamed chat with reasoning_effort="none"'):
         direct = stream_chat(ctx, messages=question, reasoning_effort="none", max_tokens=SHORT_ANSWER_TOKENS * 2)
     if direct.reasoning:
-        raise CheckFailed(
-            f'reasoning_effort="none": {len(direct.reasoning)} characters of reasoning still arrived'
-        )
+        raise CheckFailed(f'reasoning_effort="none": {len(direct.reasoning)} characters of reasoning still arrived')
     if not direct.content.strip():
         raise CheckFailed('reasoning_effort="none": no answer content arrived')
 
@@ -393,13 +393,19 @@ def check_tools(ctx: CheckContext) -> None:
         "role": "assistant",
         "content": message.content,
         "tool_calls": [
-            {"id": call.id, "type": "function", "function": {"name": call.function.name, "arguments": call.function.arguments}}
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.function.name, "arguments": call.function.arguments},
+            }
         ],
     }
     result = json.dumps({"city": arguments["city"], "temperature": 18, "unit": "celsius", "conditions": "light rain"})
     tool_turn = {"role": "tool", "tool_call_id": call.id, "content": result}
     with step('sending the tool result back as a role "tool" message'):
-        final = chat(ctx, messages=[question, assistant_turn, tool_turn], tools=[WEATHER_TOOL], max_tokens=SHORT_ANSWER_TOKENS)
+        final = chat(
+            ctx, messages=[question, assistant_turn, tool_turn], tools=[WEATHER_TOOL], max_tokens=SHORT_ANSWER_TOKENS
+        )
     require_answer(final, 'answer after the role "tool" message')
 
     # The page says role "function" (the SDK's legacy way) is unsupported.

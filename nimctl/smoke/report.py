@@ -103,9 +103,7 @@ def render_table(report: SmokeReport, console: Console) -> None:
     console.print(table)
     summary = report.to_dict()
     colour = "green" if report.ok else "red"
-    console.print(
-        f"[{colour}]{summary['passed']} passed, {summary['failed']} failed, {summary['skipped']} skipped[/]"
-    )
+    console.print(f"[{colour}]{summary['passed']} passed, {summary['failed']} failed, {summary['skipped']} skipped[/]")
 
 
 def write_junit(report: SmokeReport, path: str | Path) -> Path:

@@ -69,7 +69,7 @@ def run_with_deadline(fn: Callable[[], Any], seconds: float, name: str = "smoke-
     def work() -> None:
         try:
             outcome["value"] = fn()
-        except BaseException as exc:  # handed over to the waiting thread as is
+        except BaseException as exc:  # noqa: BLE001 - handed over to the waiting thread as is
             outcome["error"] = exc
         finally:
             finished.set()
@@ -105,71 +105,56 @@ def run_checks(
     names = select_checks(checks)
     from nimctl.smoke import checks as impl  # imports openai, which costs a few hundred ms
 
-    endpoint = api_base(base_url)
     report = SmokeReport(base_url=base_url, model=model)
-    model_problem = None
-    if model is None:
-        try:
-            report.model = run_with_deadline(
-                lambda: _with_client(impl, endpoint, timeout, impl.first_listed_model), timeout, "smoke-model-id"
-            )
-        except DeadlineExceeded:
-            model_problem = f"GET /v1/models gave no answer within {timeout:g} s"
-        except impl.CheckFailed as exc:
-            model_problem = exc.reason
-        except Exception as exc:
-            model_problem = f"GET /v1/models: {impl.describe_error(exc)}"
-
-    timed_out: list[str] = []  # consecutive checks that hit their deadline
-    for name in names:
-        if on_check_start:
-            on_check_start(name)
-        if model_problem and name != "models":
-            report.results.append(_not_run(name, f"the model id is unknown: {model_problem}"))
-            continue
-        if len(timed_out) >= HUNG_AFTER_TIMEOUTS:
-            # Each further check would wait out its own deadline too; a hung NIM must not
-            # cost (number of checks x timeout).
-            report.results.append(_not_run(name, f"the endpoint stopped answering ({', '.join(timed_out)} timed out)"))
-            continue
-        result = _run_one(name, impl, endpoint, report.model, max_images, image_url, timeout)
-        timed_out = timed_out + [name] if result.timed_out else []
-        report.results.append(result)
+    # One client for the run (it is thread-safe): a check abandoned at its deadline keeps only
+    # its own pooled connection busy, and closing the client at the end releases that too.
+    client = impl.make_client(api_base(base_url), timeout)
+    try:
+        model_problem = None if model else _read_model_id(impl, client, report, timeout)
+        timed_out: list[str] = []  # consecutive checks that hit their deadline
+        for name in names:
+            if on_check_start:
+                on_check_start(name)
+            if model_problem and name != "models":
+                report.results.append(_not_run(name, f"the model id is unknown: {model_problem}"))
+                continue
+            if len(timed_out) >= HUNG_AFTER_TIMEOUTS:
+                # Each further check would wait out its own deadline too; a hung NIM must not
+                # cost (number of checks x timeout).
+                why = f"the endpoint stopped answering ({', '.join(timed_out)} timed out)"
+                report.results.append(_not_run(name, why))
+                continue
+            context = impl.CheckContext(client=client, model=report.model, max_images=max_images, image_url=image_url)
+            result = _run_one(name, impl, context, timeout)
+            timed_out = timed_out + [name] if result.timed_out else []
+            report.results.append(result)
+    finally:
+        client.close()
     return report
+
+
+def _read_model_id(impl: ModuleType, client: Any, report: SmokeReport, timeout: float) -> str | None:
+    """Set report.model from /v1/models; return why that failed, or None."""
+    try:
+        report.model = run_with_deadline(lambda: impl.first_listed_model(client), timeout, "smoke-model-id")
+    except DeadlineExceeded:
+        return f"GET /v1/models gave no answer within {timeout:g} s"
+    except impl.CheckFailed as exc:
+        return exc.reason
+    except Exception as exc:  # noqa: BLE001 - any failure here means the id is unknown
+        return f"GET /v1/models: {impl.describe_error(exc)}"
+    return None
 
 
 def _not_run(name: str, why: str) -> CheckResult:
     return CheckResult(name, passed=False, latency_s=0.0, reason=f"not run: {why}")
 
 
-def _with_client(impl: ModuleType, endpoint: str, timeout: float, use: Callable[[Any], Any]) -> Any:
-    # A client per check: a check abandoned at its deadline keeps its connection to itself.
-    client = impl.make_client(endpoint, timeout)
-    try:
-        return use(client)
-    finally:
-        client.close()
-
-
-def _run_one(
-    name: str,
-    impl: ModuleType,
-    endpoint: str,
-    model: str | None,
-    max_images: int,
-    image_url: str | None,
-    timeout: float,
-) -> CheckResult:
-    metrics = impl.CheckMetrics()
-
-    def check(client: Any) -> None:
-        context = impl.CheckContext(client=client, model=model, max_images=max_images, image_url=image_url, metrics=metrics)
-        impl.CHECKS[name](context)
-
+def _run_one(name: str, impl: ModuleType, context: Any, timeout: float) -> CheckResult:
     started = time.perf_counter()
     passed, skipped, timed_out, reason = False, False, False, None
     try:
-        run_with_deadline(lambda: _with_client(impl, endpoint, timeout, check), timeout, f"smoke-{name}")
+        run_with_deadline(lambda: impl.CHECKS[name](context), timeout, f"smoke-{name}")
         passed = True
     except DeadlineExceeded:
         timed_out, reason = True, f"no answer within the {timeout:g} s check timeout"
@@ -177,14 +162,14 @@ def _run_one(
         skipped, reason = True, exc.reason
     except impl.CheckFailed as exc:
         reason = exc.reason
-    except Exception as exc:  # an API error outside a named step, or a malformed response
+    except Exception as exc:  # noqa: BLE001 - an API error outside a step, or a malformed response
         reason = impl.describe_error(exc)
     return CheckResult(
         name=name,
         passed=passed,
         latency_s=time.perf_counter() - started,
-        ttft_s=metrics.ttft_s,
-        tokens_per_s=metrics.tokens_per_s,
+        ttft_s=context.metrics.ttft_s,
+        tokens_per_s=context.metrics.tokens_per_s,
         reason=reason,
         skipped=skipped,
         timed_out=timed_out,
