@@ -297,7 +297,6 @@ def save_log(directory: Path, name: str, text: str) -> Path:
 
 
 def _smoke(spec: ContainerSpec, settings: Settings, suite: str, report: Reporter) -> dict:
-    from nimctl.errors import SmokeFailed
     from nimctl.smoke import ALL_CHECKS, QUICK_CHECKS, run_checks as run_smoke
     from nimctl.smoke.report import render_table
 
@@ -312,12 +311,10 @@ def _smoke(spec: ContainerSpec, settings: Settings, suite: str, report: Reporter
         timeout=60.0,
     )
     render_table(smoke_report, report.console)
-    if not smoke_report.ok:
-        failed = [r.name for r in smoke_report.results if not r.passed and not getattr(r, "skipped", False)]
-        raise SmokeFailed(
-            f"{len(failed)} smoke check(s) failed: {', '.join(failed)}",
-            hint=f"the NIM stays up at {spec.url}; rerun with `nimctl smoke`",
-        )
+    failure = smoke_report.failure()
+    if failure is not None:
+        failure.hint = f"the NIM stays up at {spec.url}; rerun the checks with `nimctl smoke --name {spec.name}`"
+        raise failure
     return smoke_report.to_dict()
 
 

@@ -142,16 +142,15 @@ def build_simulator_image(client: docker.DockerClient, tag: str = SIM_IMAGE):
     """Build (or rebuild) the simulator image; returns the docker-py Image."""
     _require_host_python()
     labels = {HASH_LABEL: recipe_hash(), TITLE_LABEL: IMAGE_TITLE}
-    with tempfile.TemporaryDirectory(prefix="nimctl-sim-build-") as workdir:
-        with _build_context(Path(workdir)) as context:
-            try:
-                image, _logs = client.images.build(
-                    fileobj=context, custom_context=True, tag=tag, labels=labels, rm=True, forcerm=True, pull=False
-                )
-            except docker.errors.BuildError as err:
-                log = [str(entry.get("stream") or entry.get("error") or "").strip() for entry in err.build_log]
-                details = "\n".join(line for line in log if line)
-                raise RuntimeError(f"building {tag} failed: {err.msg}\n{details}") from err
+    with tempfile.TemporaryDirectory(prefix="nimctl-sim-build-") as workdir, _build_context(Path(workdir)) as context:
+        try:
+            image, _logs = client.images.build(
+                fileobj=context, custom_context=True, tag=tag, labels=labels, rm=True, forcerm=True, pull=False
+            )
+        except docker.errors.BuildError as err:
+            log = [str(entry.get("stream") or entry.get("error") or "").strip() for entry in err.build_log]
+            details = "\n".join(line for line in log if line)
+            raise RuntimeError(f"building {tag} failed: {err.msg}\n{details}") from err
     return image
 
 

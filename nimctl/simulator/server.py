@@ -29,9 +29,9 @@ import urllib.error
 import urllib.request
 import uuid
 import zlib
+from collections.abc import Callable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
-from collections.abc import Callable, Iterator, Mapping
 
 DEFAULT_MODEL = "mistralai/mistral-small-4-119b-2603"
 # What /v1/models lists when SIM_BREAK=models: a real, but different, Mistral NIM model id.
@@ -599,14 +599,17 @@ def parse_chat_request(body: Any, cfg: SimConfig) -> ChatRequest:
     if reasoning_effort is not None and reasoning_effort not in REASONING_EFFORTS:
         raise bad_request(f"reasoning_effort must be one of {', '.join(REASONING_EFFORTS)}")
     tools = _parse_tools(body.get("tools"))
+    stream = bool(body.get("stream", False))
     stream_options = body.get("stream_options") or {}
+    if stream_options and not stream:
+        raise bad_request("Stream options can only be defined when `stream=True`.")
     max_tokens = _int_param(body, "max_tokens", 1)
     if max_tokens is None:
         max_tokens = _int_param(body, "max_completion_tokens", 1)
     request = ChatRequest(
         model=model,
         messages=messages,
-        stream=bool(body.get("stream", False)),
+        stream=stream,
         include_usage=bool(isinstance(stream_options, dict) and stream_options.get("include_usage")),
         max_tokens=max_tokens,
         reasoning_effort=reasoning_effort,
@@ -1215,7 +1218,11 @@ class SimRequestHandler(BaseHTTPRequestHandler):
     # -- bodies ---------------------------------------------------------------------------
 
     def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.close_connection = True  # cannot tell where this body ends
+            raise bad_request("Invalid Content-Length header") from None
         if length > MAX_REQUEST_BYTES:
             self.close_connection = True
             raise ApiError(413, f"The request body is larger than {MAX_REQUEST_BYTES} bytes")
@@ -1397,8 +1404,8 @@ class SimHandle:
             self.timers.append(_timer(self.app.cfg.crash_after, _crash_during_startup, self.app))
 
     def _die(self, code: int) -> None:
-        # a simulated process exit: stop serving, in a thread because we may be on a timer thread
-        threading.Thread(target=self.stop, daemon=True).start()
+        # in-process stand-in for os._exit: the "process" stops serving; app.die recorded the code
+        self.stop()
 
     def stop(self) -> None:
         with self._stop_lock:

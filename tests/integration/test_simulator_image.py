@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 import docker
 import docker.errors
@@ -18,7 +18,13 @@ import httpx
 import pytest
 
 from nimctl.simulator import image as image_module
-from nimctl.simulator.image import HASH_LABEL, SIM_IMAGE, build_simulator_image, ensure_simulator_image, recipe_hash
+from nimctl.simulator.image import (
+    HASH_LABEL,
+    SIM_IMAGE,
+    build_simulator_image,
+    ensure_simulator_image,
+    recipe_hash,
+)
 from nimctl.simulator.server import DEFAULT_MODEL
 
 pytestmark = pytest.mark.integration

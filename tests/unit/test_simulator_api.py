@@ -10,8 +10,8 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -488,6 +488,10 @@ def test_stream_usage_chunk_when_asked(client):
     assert last["usage"]["total_tokens"] == last["usage"]["prompt_tokens"] + last["usage"]["completion_tokens"]
 
 
+def test_stream_options_without_stream_is_400(client):
+    assert_bad_request(chat(client, [user("hi")], stream_options={"include_usage": True}), "stream")
+
+
 def test_token_delay_spaces_the_chunks():
     with start_in_thread(fast_config(token_delay=0.03)) as handle, httpx.Client(base_url=handle.base_url) as http:
         started = time.monotonic()
@@ -625,9 +629,9 @@ def test_image_limit_per_request(client):
 
 
 def test_image_limit_follows_the_setting():
-    with start_in_thread(fast_config(max_images_per_prompt=1)) as handle:
-        two_images = user("two", data_url(tiny_png()), data_url(tiny_png()))
-        body = assert_bad_request(chat(httpx.Client(base_url=handle.base_url), [two_images]))
+    two_images = user("two", data_url(tiny_png()), data_url(tiny_png()))
+    with start_in_thread(fast_config(max_images_per_prompt=1)) as sim_1, httpx.Client(base_url=sim_1.base_url) as http:
+        body = assert_bad_request(chat(http, [two_images]))
     assert body["message"] == "At most 1 image(s) may be provided in one request."
 
 
@@ -848,9 +852,8 @@ def behaves_chat_template(http, base_url):
 
 def behaves_hang(http, base_url):
     try:
-        return chat(http, [user("hi")], stream=False).is_success if False else http.post(
-            "/v1/chat/completions", json={"model": MODEL, "messages": [user("hi")]}, timeout=0.5
-        ).is_success
+        body = {"model": MODEL, "messages": [user("hi")]}
+        return http.post("/v1/chat/completions", json=body, timeout=0.5).is_success
     except httpx.TimeoutException:
         return False
 

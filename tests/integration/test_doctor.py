@@ -1,0 +1,69 @@
+"""`nimctl doctor` and the preflight `up` runs: one line per check, a hint for each failure."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+from tests.integration.harness import Deployment, base_env, run_nimctl
+
+
+def checks_of(result) -> dict[str, dict]:
+    return {row["name"]: row for row in json.loads(result.stdout)}
+
+
+def test_doctor_passes_on_this_engine(deployment: Deployment) -> None:
+    result = deployment.nimctl("doctor", "--profile", str(deployment.profile), "--port", str(deployment.port), "--json")
+    assert result.returncode == 0, repr(result)
+    checks = checks_of(result)
+    assert set(checks) == {"docker engine", "gpu support", "ngc key", "cache dir", "host port", "free disk"}
+    assert checks["docker engine"]["status"] == "pass"
+    assert checks["gpu support"]["status"] == "pass"  # the nvidia runtime is registered
+    assert checks["ngc key"]["status"] == "skip"  # a loopback registry, not nvcr.io
+    assert checks["host port"]["status"] == "pass"
+    assert all(line.split()[0] in ("pass", "skip", "warn") for line in result.stderr.splitlines() if not line.startswith(" "))
+
+
+def test_doctor_reports_each_failure_with_a_hint(tmp_path: Path) -> None:
+    locked = tmp_path / "locked-cache"
+    locked.mkdir(mode=0o700)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = base_env()  # no NGC_API_KEY, default nvcr.io image
+        result = run_nimctl(
+            "doctor", "--port", str(port), "--cache-dir", str(locked), "--runtime", "no-such-runtime", "--json",
+            env={**env, "NIMCTL_USER": "4321:4321"},
+        )
+    assert result.returncode == 8, repr(result)
+    checks = checks_of(result)
+    assert checks["ngc key"]["status"] == "fail" and "NGC_API_KEY" in checks["ngc key"]["hint"]
+    assert checks["host port"]["status"] == "fail" and "--port" in checks["host port"]["hint"]
+    assert checks["cache dir"]["status"] == "fail" and "chown" in checks["cache dir"]["hint"]
+    assert checks["gpu support"]["status"] == "fail" and "no-such-runtime" in checks["gpu support"]["detail"]
+    assert "hint:" in result.stderr
+
+
+def test_doctor_gpus_none_skips_the_gpu_check() -> None:
+    result = run_nimctl("doctor", "--profile", "sim", "--json", env=base_env())
+    assert checks_of(result)["gpu support"]["status"] == "skip"
+
+
+def test_up_runs_preflight_before_creating_anything(make_deployment, registry_image: str, docker_client) -> None:
+    deployment = make_deployment(registry_image)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", deployment.port))
+        taken.listen()
+        result = deployment.up("--no-smoke")
+    assert result.returncode == 8, repr(result)
+    assert "already in use" in result.stderr and "--port" in result.stderr
+    assert docker_client.containers.list(all=True, filters={"name": f"^/{deployment.name}$"}) == []
+
+
+def test_engine_down_in_doctor() -> None:
+    result = run_nimctl("doctor", "--json", env=base_env(DOCKER_HOST="unix:///nonexistent.sock"))
+    assert result.returncode == 8
+    check = checks_of(result)["docker engine"]
+    assert check["status"] == "fail" and "DOCKER_HOST" in check["hint"]
