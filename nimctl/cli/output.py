@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from functools import lru_cache
 from typing import Any
@@ -12,7 +13,9 @@ from typing import Any
 def console() -> Any:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    # Piped into a CI log, rich would assume 80 columns and cut URLs and image names short.
+    width = None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 200
+    return Console(stderr=True, highlight=False, width=width)
 
 
 def emit_json(data: Any) -> None:
