@@ -59,7 +59,7 @@ import tomllib
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +127,7 @@ class Row:
     # rows where "not noticed" is a result, not an error (figure 2's comparators)
     not_noticed: int = 0
     bound_s: float | None = None
+    retries: int = 0  # runs repeated after a failure (see Bench.interference)
     extra: list[dict[str, Any]] = field(default_factory=list)  # per-sample details for the JSON
 
     def add(self, value: float, **details: Any) -> None:
@@ -184,6 +185,8 @@ class Row:
             p95 += f" ({len(self.errors)}/{n_runs} runs failed)"
         met = "—" if self.met is None else ("yes" if self.met else "**no**")
         tool = f"{self.tool} (n={n_runs})"
+        if self.retries:
+            tool += f" [{self.retries} run(s) repeated after a failure, see JSON]"
         if self.note:
             tool += f" — {self.note}"
         return f"| {self.figure} | {tool} | {median} | {p95} | {self.target.text if self.target else '—'} | {met} |"
@@ -204,6 +207,7 @@ class Row:
             "errors": self.errors,
             "not_noticed": self.not_noticed,
             "bound_s": self.bound_s,
+            "retries": self.retries,
             "note": self.note,
             "runs": self.extra,
         }
@@ -233,6 +237,29 @@ class CmdResult:
 
     def tail(self, lines: int = 8) -> str:
         return " | ".join(line for _, line in self.stderr[-lines:])
+
+
+def up_action(result: CmdResult, name: str) -> str | None:
+    """The plan `nimctl up` reported: "• NAME: noop (...)" → "noop"."""
+    regex = re.compile(rf"^• {re.escape(name)}: (noop|create|start|recreate) \(")
+    for _, line in result.stderr:
+        match = regex.match(line)
+        if match:
+            return match.group(1)
+    return None
+
+
+def retried(job: Callable[[], Any], what: str, attempts: int = 2) -> tuple[Any, list[str]]:
+    """Run a one-shot scenario; on a failure run it once more (other test runs on the machine may
+    remove nimctl's containers with `nimctl down --all`). Every failure is returned and recorded."""
+    failures: list[str] = []
+    for attempt in range(attempts):
+        try:
+            return job(), failures
+        except Exception as exc:  # noqa: BLE001
+            failures.append(str(exc))
+            log(f"{what}: attempt {attempt + 1} failed: {exc}")
+    raise RuntimeError(" / ".join(failures))
 
 
 def _read_lines(stream: Any, sink: list[tuple[float, str]]) -> None:
@@ -280,6 +307,8 @@ class Bench:
         self.procs: set[subprocess.Popen] = set()
         self.die_times: dict[str, float] = {}
         self._events_stream: Any = None
+        # deployments of this run removed by someone else (another test run's `nimctl down --all`)
+        self.interference: list[dict[str, Any]] = []
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -321,7 +350,7 @@ class Bench:
                 if name.startswith(f"nimctl-bench-{self.run_id}-"):
                     stamp = event.get("timeNano")
                     self.die_times[name] = stamp / 1e9 if stamp else float(event.get("time", time.time()))
-        except Exception:  # noqa: BLE001 - closed at the end
+        except Exception:  # noqa: BLE001, S110 - the stream is closed under us at the end
             pass
 
     def name(self, tag: str) -> str:
@@ -420,6 +449,24 @@ class Bench:
         log(f"`nimctl down --name {name}` failed ({result.returncode}): {result.tail()}")
         return False
 
+    def running(self, name: str) -> bool:
+        attrs = self.inspect(name)
+        return bool(attrs) and attrs.get("State", {}).get("Status") == "running"
+
+    def interfered(self, name: str, where: str) -> None:
+        log(f"WARNING: {name} was removed by another process (e.g. a test's `nimctl down --all`) during {where}")
+        with self._lock:
+            self.interference.append({"name": name, "where": where, "at": time.time()})
+
+    def ensure_up(self, name: str, port: int, profile: Path, where: str) -> None:
+        """(Re)start a long-lived deployment of this run if someone else removed it."""
+        if self.running(name):
+            return
+        self.interfered(name, where)
+        result = self.nimctl_up(name, port, profile, "--no-smoke")
+        if result.returncode != 0:
+            raise RuntimeError(f"`nimctl up` of {name} exited {result.returncode}: {result.tail()}")
+
     def labels(self) -> dict[str, str]:
         return {BENCH_LABEL: "1", RUN_LABEL: self.run_id}
 
@@ -504,7 +551,7 @@ class Bench:
         if self._events_stream is not None:
             try:
                 self._events_stream.close()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001, S110 - best effort at exit
                 pass
         left = self.client.api.containers(all=True, filters={"name": f"nimctl-bench-{self.run_id}-"})
         if left:
@@ -738,7 +785,10 @@ def fig_readiness(bench: Bench, reps: int) -> list[Row]:
         random.shuffle(order)  # no tool always runs first or last
         for tool in order:
             try:
-                run = _wait_run(bench, tool, delay)
+                run, failures = retried(lambda t=tool: _wait_run(bench, t, delay), f"fig 1 rep {rep + 1} {tool}")
+                if failures:
+                    lag[tool].extra.append({"retried_after": failures})
+                    lag[tool].retries += 1
             except Exception as exc:  # noqa: BLE001
                 log(f"fig 1 rep {rep + 1} {tool}: FAILED {exc}")
                 lag[tool].fail(str(exc))
@@ -764,7 +814,7 @@ def fig_readiness(bench: Bench, reps: int) -> list[Row]:
     if long_wait > 0:
         row = Row("1 health req/s during the wait", "nimctl", "req/s", target=RATE_TARGET, note=f"{long_wait:g} s wait")
         try:
-            run = _wait_run(bench, "nimctl", f"{long_wait:g}")
+            run, _ = retried(lambda: _wait_run(bench, "nimctl", f"{long_wait:g}"), "fig 1 long wait")
             waited = run["ready_at"] - run["started_at"]
             row.add(run["requests"] / waited, requests=run["requests"], waited_s=waited)
             log(f"fig 1 long wait: nimctl sent {run['requests']} health requests in {waited:.1f} s")
@@ -855,7 +905,10 @@ def fig_crash(bench: Bench, reps: int) -> list[Row]:
         crash_after = f"{random.uniform(1.5, 3.5):.2f}"
         # nimctl alone (its timing matters); the comparators together (they only wait out the bound)
         try:
-            run = _crash_nimctl(bench, crash_after)
+            run, failures = retried(lambda c=crash_after: _crash_nimctl(bench, c), f"fig 2 rep {rep + 1} nimctl")
+            if failures:
+                rows["nimctl"].retries += 1
+                run["retried_after"] = failures
             value = run["t_gave_up"] - run["died_at"]
             rows["nimctl"].add(value, **run)
             log(f"fig 2 rep {rep + 1}/{reps} nimctl gave up {value:.3f} s after the exit (crash at {crash_after} s)")
@@ -863,7 +916,9 @@ def fig_crash(bench: Bench, reps: int) -> list[Row]:
             log(f"fig 2 rep {rep + 1} nimctl: FAILED {exc}")
             rows["nimctl"].fail(str(exc))
         others = [t for t in tools if t != "nimctl"]
-        results = _parallel([lambda t=t: _crash_comparator(bench, t, crash_after, bound) for t in others], workers=3)
+        results = _parallel(
+            [lambda t=t, c=crash_after: _crash_comparator(bench, t, c, bound) for t in others], workers=3
+        )
         for tool, run in zip(others, results):
             row = rows[tool]
             if isinstance(run, BaseException):
@@ -909,17 +964,27 @@ def fig_unchanged_up(bench: Bench, reps: int) -> list[Row]:
             raise RuntimeError(f"setup `nimctl up` exited {first.returncode}: {first.tail()}")
         for i in range(4 * reps):
             for row, extra in ((wall, ("--no-smoke",)), (wall_smoke, ())):
+                bench.ensure_up(name, port, profile, "figure 3")
                 before = _identity(bench.inspect(name))
                 result = bench.nimctl_up(name, port, profile, *extra)
                 after = _identity(bench.inspect(name))
+                action = up_action(result, name)
+                if action == "create":  # it had vanished before nimctl looked: not an unchanged `up`
+                    bench.interfered(name, "figure 3 (sample discarded)")
+                    continue
                 if result.returncode != 0:
+                    if not bench.running(name):
+                        bench.interfered(name, "figure 3 (sample discarded)")
+                        continue
                     row.fail(f"exited {result.returncode}: {result.tail()}")
                     continue
                 changed = int(before != after)
-                noop = result.first(rf"^• {re.escape(name)}: noop") is not None
-                row.add(result.wall, noop=noop, before=before, after=after)
-                restarts.add(changed, variant=row.tool, before=before, after=after)
-            log(f"fig 3 {i + 1}/{4 * reps}: {wall.samples[-1:]} / {wall_smoke.samples[-1:]} s")
+                row.add(result.wall, action=action, before=before, after=after)
+                restarts.add(changed, variant=row.tool, action=action, before=before, after=after)
+            log(
+                f"fig 3 {i + 1}/{4 * reps}: --no-smoke {wall.cell(wall.samples[-1] if wall.samples else None)}, "
+                f"with smoke {wall_smoke.cell(wall_smoke.samples[-1] if wall_smoke.samples else None)}"
+            )
     except Exception as exc:  # noqa: BLE001
         log(f"fig 3: FAILED {exc}")
         wall.fail(str(exc))
@@ -963,7 +1028,8 @@ def _whole_runbook(bench: Bench, delay: str) -> float:
 
 def fig_whole_up(bench: Bench, reps: int) -> list[Row]:
     fig = "4 whole up"
-    delay = "2"
+    # the sim profile's own start-up delay (configs/sim.toml), the same for both sides
+    delay = str(tomllib.loads(SIM_PROFILE.read_text()).get("env", {}).get("SIM_STARTUP_DELAY", "2"))
     nim = Row(fig, "nimctl up --no-smoke", "s", note=f"SIM_STARTUP_DELAY={delay}")
     book = Row(fig, "runbook-0.1s (docker run -d + loop)", "s", note=f"SIM_STARTUP_DELAY={delay}")
     ratio = Row(fig + " ratio", "nimctl / runbook-0.1s", "x", target=Target(1.1, 1.1, "≤ 1.1×"))
@@ -980,8 +1046,9 @@ def fig_whole_up(bench: Bench, reps: int) -> list[Row]:
         walls: dict[str, float] = {}
         for job, row in order:
             try:
-                walls[row.tool] = job(bench, delay)
-                row.add(walls[row.tool])
+                walls[row.tool], failures = retried(lambda j=job: j(bench, delay), f"fig 4 rep {rep + 1} {row.tool}")
+                row.add(walls[row.tool], **({"retried_after": failures} if failures else {}))
+                row.retries += bool(failures)
             except Exception as exc:  # noqa: BLE001
                 row.fail(str(exc))
                 log(f"fig 4 rep {rep + 1} {row.tool}: FAILED {exc}")
@@ -1013,26 +1080,33 @@ def fig_cli_start(bench: Bench, reps: int) -> list[Row]:
             help_row.fail(f"exited {result.returncode}")
     log(f"fig 5: --help median {help_row.cell(help_row.median)}")
 
-    names = [bench.name("status") for _ in range(count)]
+    ports = {bench.name("status"): bench.free_port() for _ in range(count)}
+    names = list(ports)
     profile = bench.profile(SIM_STARTUP_DELAY="0")
     log(f"fig 5: starting {count} deployments for `nimctl status`")
-    ups = _parallel([lambda n=n: bench.nimctl_up(n, bench.free_port(), profile, "--no-smoke") for n in names], workers=2)
+    ups = _parallel([lambda n=n: bench.nimctl_up(n, ports[n], profile, "--no-smoke") for n in names], workers=2)
     try:
         failed = [n for n, r in zip(names, ups) if isinstance(r, BaseException) or r.returncode != 0]
         if failed:
             raise RuntimeError(f"{len(failed)} of the {count} deployments did not start")
-        listing = bench.run([*bench.nimctl, "status", "--json"], timeout=60)
-        rows = json.loads(listing.stdout) if listing.returncode == 0 else []
-        ours = sum(1 for r in rows if r.get("name") in names)
-        ready = sum(1 for r in rows if r.get("name") in names and r.get("ready"))
-        status_row.note = f"{ours} of ours ({ready} ready) among {len(rows)} listed"
+
+        def listed() -> tuple[int, int, int]:
+            listing = bench.run([*bench.nimctl, "status", "--json"], timeout=60)
+            rows = json.loads(listing.stdout) if listing.returncode == 0 else []
+            ours = [r for r in rows if r.get("name") in ports]
+            return len(ours), sum(1 for r in ours if r.get("ready")), len(rows)
+
         bench.run([*bench.nimctl, "status"])  # warm-up
         for i in range(samples):
+            for n in names:
+                bench.ensure_up(n, ports[n], profile, "figure 5")
             result = bench.run([*bench.nimctl, "status"], timeout=60)
             if result.returncode == 0:
                 status_row.add(result.wall)
             else:
                 status_row.fail(f"exited {result.returncode}: {result.tail()}")
+        ours, ready, total = listed()
+        status_row.note = f"{ours} deployments of this run ({ready} ready) among {total} listed"
         log(f"fig 5: status median {status_row.cell(status_row.median)} ({status_row.note})")
     except Exception as exc:  # noqa: BLE001
         status_row.fail(str(exc))
@@ -1060,26 +1134,40 @@ def fig_smoke(bench: Bench, reps: int) -> list[Row]:
     }
     name, port = bench.name("smoke"), bench.free_port()
     url = f"http://127.0.0.1:{port}"
+    profile = bench.profile(SIM_STARTUP_DELAY="0.5")
     try:
-        first = bench.nimctl_up(name, port, bench.profile(SIM_STARTUP_DELAY="0.5"), "--no-smoke")
+        first = bench.nimctl_up(name, port, profile, "--no-smoke")
         if first.returncode != 0:
             raise RuntimeError(f"setup `nimctl up` exited {first.returncode}: {first.tail()}")
         run_checks(base_url=url, checks=QUICK_CHECKS)  # warm-up: imports openai once in this process
+
+        def cli(suite: str) -> tuple[bool, float, str]:
+            result = bench.run([*bench.nimctl, "smoke", "--url", url, "--checks", suite], timeout=120)
+            return result.returncode == 0, result.wall, f"exited {result.returncode}: {result.tail()}"
+
+        def api(checks: tuple[str, ...]) -> tuple[bool, float, str]:
+            started = time.monotonic()
+            report = run_checks(base_url=url, checks=checks)
+            elapsed = time.monotonic() - started
+            failed = ", ".join(r.name for r in report.results if not r.passed)
+            return report.ok, elapsed, f"a check failed: {failed}"
+
+        jobs = {
+            "cli-quick": lambda: cli("quick"),
+            "cli-all": lambda: cli("all"),
+            "api-quick": lambda: api(QUICK_CHECKS),
+            "api-all": lambda: api(ALL_CHECKS),
+        }
         for i in range(4 * reps):
-            for key, suite in (("cli-quick", "quick"), ("cli-all", "all")):
-                result = bench.run([*bench.nimctl, "smoke", "--url", url, "--checks", suite], timeout=120)
-                if result.returncode == 0:
-                    rows[key].add(result.wall)
-                else:
-                    rows[key].fail(f"exited {result.returncode}: {result.tail()}")
-            for key, checks in (("api-quick", QUICK_CHECKS), ("api-all", ALL_CHECKS)):
-                started = time.monotonic()
-                report = run_checks(base_url=url, checks=checks)
-                elapsed = time.monotonic() - started
-                if report.ok:
+            for key, job in jobs.items():
+                bench.ensure_up(name, port, profile, "figure 6")
+                ok, elapsed, why = job()
+                if ok:
                     rows[key].add(elapsed)
+                elif not bench.running(name):
+                    bench.interfered(name, f"figure 6 {key} (sample discarded)")
                 else:
-                    rows[key].fail("a check failed: " + ", ".join(r.name for r in report.results if not r.passed))
+                    rows[key].fail(why)
             log(f"fig 6 {i + 1}/{4 * reps}: " + ", ".join(f"{k} {r.samples[-1]:.2f} s" for k, r in rows.items() if r.samples))
     except Exception as exc:  # noqa: BLE001
         log(f"fig 6: FAILED {exc}")
@@ -1123,9 +1211,33 @@ def machine() -> dict[str, Any]:
             from importlib.metadata import version as pkg_version
 
             info[package] = pkg_version(package)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001, S110 - a missing version is not worth failing for
             pass
     return info
+
+
+def _load(bench: Bench) -> dict[str, Any]:
+    """Noise indicators: load average and the containers of other users running right now."""
+    try:
+        others = [
+            c["Names"][0].lstrip("/")
+            for c in bench.client.api.containers(filters={"status": "running"})
+            if not c["Names"][0].lstrip("/").startswith(f"nimctl-bench-{bench.run_id}-")
+        ]
+    except Exception:  # noqa: BLE001
+        others = []
+    return {"loadavg": os.getloadavg(), "foreign_running_containers": others, "at": time.time()}
+
+
+def _git_revision() -> str | None:
+    try:
+        rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], check=False, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--", "nimctl"], check=False, capture_output=True, text=True, timeout=10
+        )
+        return rev.stdout.strip() + ("-dirty(nimctl/)" if dirty.stdout.strip() else "")
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def _relative(path: str) -> str:
@@ -1176,11 +1288,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     command = shlex.join([_relative(sys.executable), *sys.argv])
     report: dict[str, Any] = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command,
         "reps": args.reps,
         "figures_run": args.figures,
         "machine": machine(),
+        "git": _git_revision(),
         "complete": False,
         "rows": [],
     }
@@ -1193,8 +1306,10 @@ def main(argv: list[str] | None = None) -> int:
         report["image"] = {"reference": bench.image, "id": bench.image_id}
         for figure in args.figures:
             log(f"=== {figure} (reps {args.reps}) ===")
+            report.setdefault("load", {})[figure] = {"start": _load(bench)}
             t0 = time.monotonic()
             rows.extend(RUNNERS[figure](bench, args.reps))
+            report["load"][figure]["end"] = _load(bench)
             log(f"=== {figure} done in {time.monotonic() - t0:.0f} s ===")
         report["complete"] = True
     except KeyboardInterrupt:
@@ -1205,6 +1320,7 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(sig, signal.SIG_IGN)  # let the cleanup finish
         bench.cleanup()
         report["seconds"] = round(time.monotonic() - started, 1)
+        report["interference"] = bench.interference
         report["rows"] = [row.to_dict() for row in rows]
         report["figures"] = {
             figure: [row.to_dict() for row in rows if row.figure.split(" ", 1)[0] == str(FIGURES.index(figure) + 1)]

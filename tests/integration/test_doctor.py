@@ -67,3 +67,14 @@ def test_engine_down_in_doctor() -> None:
     assert result.returncode == 8
     check = checks_of(result)["docker engine"]
     assert check["status"] == "fail" and "DOCKER_HOST" in check["hint"]
+
+
+def test_low_disk_is_a_warning_not_a_failure(deployment: Deployment) -> None:
+    env = {**deployment.env, "NIMCTL_MIN_FREE_DISK_GB": "1000000000"}
+    result = deployment.nimctl("doctor", "--profile", str(deployment.profile), "--port", str(deployment.port), "--json", env=env)
+    assert result.returncode == 0, repr(result)
+    check = checks_of(result)["free disk"]
+    assert check["status"] == "warn" and "--cache-dir" in check["hint"]
+    up = deployment.up("--no-smoke", env=env)
+    assert up.returncode == 0, repr(up)
+    assert "warning: free disk" in up.stderr

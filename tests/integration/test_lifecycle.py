@@ -128,3 +128,25 @@ def test_profile_sim_works_without_gpu_or_key(tmp_path, sim_image: str, docker_c
     finally:
         run_nimctl("down", "--name", name, env=env)
     assert docker_client.containers.list(all=True, filters={"name": f"^/{name}$"}) == []
+
+
+def test_logs_follow_streams_new_lines(deployment: Deployment) -> None:
+    import subprocess
+    import sys
+    import time
+
+    deployment.up("--no-smoke", check=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nimctl", "logs", "--name", deployment.name, "-f", "--tail", "1"],
+        env=deployment.env, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        first = process.stdout.readline()
+        assert first.strip()
+        time.sleep(0.3)
+        urllib.request.urlopen(f"{deployment.url}/v1/models", timeout=5).read()  # the NIM logs this request
+        followed = process.stdout.readline()
+        assert "/v1/models" in followed
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

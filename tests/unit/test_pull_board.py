@@ -43,3 +43,22 @@ def test_classify_registry_errors() -> None:
     assert isinstance(classify_registry_error("read: connection reset by peer", "x"), TransientPullError)
     other = classify_registry_error("invalid reference format", "x")
     assert type(other) is PullError
+
+
+def test_display_survives_events_without_totals() -> None:
+    import io
+
+    from rich.console import Console
+
+    from nimctl.pull import PullDisplay
+
+    sink = io.StringIO()
+    console = Console(file=sink, width=120, force_terminal=False)
+    with PullDisplay(console, "127.0.0.1:5000/nim/sim:1") as display:
+        for event in RECORDED:
+            display(event)
+        display({"status": "Extracting", "progressDetail": {"current": 10, "total": 0}, "id": "ddd"})
+    text = sink.getvalue()
+    assert "pulling 127.0.0.1:5000/nim/sim:1" in text
+    assert "aaa" in text and "bbb" in text and "ddd" in text
+    assert display.board.layers["ddd"].total is None
