@@ -240,9 +240,10 @@ def _wait_ready(engine: Engine, container_id: str, spec: ContainerSpec, settings
     signals = engine.signals(container_id)  # subscribe before starting: an instant crash is still seen
     try:
         info = engine.inspect(container_id)
+        since = time.time() - 0.5
         if info is not None and info.state != "running":
             engine.start(container_id)
-        signals.follow_logs()
+        signals.follow_logs(since)
         wait_until_ready(
             spec.url,
             settings.readiness_path,

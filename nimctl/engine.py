@@ -6,7 +6,6 @@ docker-py's exceptions into nimctl's (errors.py).
 
 from __future__ import annotations
 
-import collections
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -141,13 +140,12 @@ class ContainerSignals:
     )
     ACCESS_LOG = re.compile(r'"(GET|POST|HEAD|PUT|DELETE) /')
 
-    def __init__(self, client: docker.DockerClient, container_id: str, keep_lines: int = 200):
+    def __init__(self, client: docker.DockerClient, container_id: str):
         self._client = client
         self._id = container_id
         self._nudge = threading.Event()
         self._exit_code: int | None = None
         self._oom = False
-        self._lines: collections.deque[str] = collections.deque(maxlen=keep_lines)
         self._streams: list[Any] = []
         self._closed = False
         # Subscribed before the container starts (the request completes here), so no exit is missed.
@@ -155,9 +153,9 @@ class ContainerSignals:
         self._streams.append(events)
         threading.Thread(target=self._follow_events, args=(events,), daemon=True, name="nimctl-events").start()
 
-    def follow_logs(self) -> None:
-        """Start following the log stream (call after the container is started)."""
-        logs = self._client.api.logs(self._id, stream=True, follow=True)
+    def follow_logs(self, since: float) -> None:
+        """Follow the log lines written from `since` (epoch seconds) on, not the whole history."""
+        logs = self._client.api.logs(self._id, stream=True, follow=True, since=since)
         self._streams.append(logs)
         threading.Thread(target=self._follow_logs, args=(logs,), daemon=True, name="nimctl-logs").start()
 
@@ -185,7 +183,6 @@ class ContainerSignals:
                 *complete, buffer = buffer.split(b"\n")
                 for raw in complete:
                     line = raw.decode("utf-8", "replace").rstrip("\r")
-                    self._lines.append(line)
                     if self.READY_HINT.search(line) and not self.ACCESS_LOG.search(line):
                         self._nudge.set()
         except Exception:
