@@ -292,7 +292,7 @@ class Bench:
         self.log_dir = self.tmp / "logs"
         self.runtime_dir = self.tmp / "run"
         self.runtime_dir.mkdir()
-        self.nimctl = self._nimctl_command()
+        self.nimctl = shlex.split(args.nimctl) if args.nimctl else self._nimctl_command()
         self.env = self._clean_env()
         self.image = ""
         self.image_id = ""
@@ -420,13 +420,25 @@ class Bench:
         ]
         for reader in readers:
             reader.start()
-        try:
-            returncode: int | None = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        # A blocking wait: Popen.wait(timeout=...) polls with sleeps of up to 50 ms, which would
+        # round every wall time up to the next 50 ms step. The timeout is a timer instead.
+        timed_out = threading.Event()
+
+        def on_timeout() -> None:
+            timed_out.set()
             _stop_process(proc)
-            returncode = None
+
+        timer = threading.Timer(timeout, on_timeout)
+        timer.daemon = True
+        timer.start()
+        try:
+            returncode: int | None = proc.wait()
+        finally:
+            timer.cancel()
         wall = time.monotonic() - m_start
         t_end = time.time()
+        if timed_out.is_set():
+            returncode = None
         for reader in readers:
             reader.join(timeout=10)
         with self._lock:
@@ -435,6 +447,8 @@ class Bench:
 
     def nimctl_up(self, name: str, port: int, profile: Path, *extra: str, timeout: float = 180) -> CmdResult:
         with self._lock:
+            if self.stop.is_set():  # the benchmark is being cleaned up: create nothing new
+                raise KeyboardInterrupt("cleanup in progress")
             self.created_nimctl.add(name)
         return self.run(
             [*self.nimctl, "up", "--profile", str(profile), "--name", name, "--port", str(port), *extra], timeout=timeout
@@ -476,6 +490,8 @@ class Bench:
     def docker_run(self, name: str, port: int, env: dict[str, str]) -> CmdResult:
         """NVIDIA's runbook: `docker run -d ...` (the docker CLI, as a user types it)."""
         with self._lock:
+            if self.stop.is_set():  # the benchmark is being cleaned up: create nothing new
+                raise KeyboardInterrupt("cleanup in progress")
             self.created_direct.add(name)
         cmd = ["docker", "run", "-d", "--name", name]
         for key, value in self.labels().items():
@@ -505,11 +521,11 @@ class Bench:
         except docker.errors.NotFound:
             return None
 
-    def logs(self, name: str) -> str:
+    def logs(self, name: str, timestamps: bool = False) -> str:
         import docker.errors
 
         try:
-            return self.client.api.logs(name).decode("utf-8", "replace")
+            return self.client.api.logs(name, timestamps=timestamps).decode("utf-8", "replace")
         except docker.errors.NotFound:
             return ""
 
@@ -540,14 +556,18 @@ class Bench:
         for name in leftovers:  # `nimctl down` failed: do not leave it running
             log(f"{name} is still there after `nimctl down`; removing it directly")
             self.remove(name)
-        # the containers created directly (runbook, testcontainers): by name and by label
-        for name in sorted(self.created_direct):
-            self.remove(name)
-        try:
-            for summary in self.client.api.containers(all=True, filters={"label": f"{RUN_LABEL}={self.run_id}"}):
-                self.client.api.remove_container(summary["Id"], force=True)
-        except Exception as exc:  # noqa: BLE001
-            log(f"label sweep failed: {exc}")
+        # the containers created directly (runbook, testcontainers): by name and by label, twice
+        # (a worker thread may have been creating one while the first sweep ran)
+        for sweep in range(2):
+            for name in sorted(self.created_direct):
+                self.remove(name)
+            try:
+                for summary in self.client.api.containers(all=True, filters={"label": f"{RUN_LABEL}={self.run_id}"}):
+                    self.client.api.remove_container(summary["Id"], force=True)
+            except Exception as exc:  # noqa: BLE001
+                log(f"label sweep failed: {exc}")
+            if sweep == 0:
+                time.sleep(1.0)
         if self._events_stream is not None:
             try:
                 self._events_stream.close()
@@ -569,13 +589,14 @@ def _toml_value(value: Any) -> str:
 
 
 def _stop_process(proc: subprocess.Popen) -> None:
-    """SIGINT first (nimctl then removes what it started), then SIGKILL."""
+    """SIGINT first (nimctl then removes what it started), then SIGKILL after 15 s."""
     try:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
+        deadline = time.monotonic() + 15
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if proc.poll() is None:
+            proc.kill()
     except ProcessLookupError:
         pass
 
@@ -616,16 +637,26 @@ def ready_at(log_text: str) -> float | None:
     return int(match.group(1)) / 1000.0 if match else None
 
 
-def health_requests(log_text: str) -> int:
-    """GETs of /v1/health/ready up to and including the first 200 (the wait's requests)."""
-    count = 0
+def health_requests(log_text: str) -> tuple[int, int]:
+    """(GETs of /v1/health/ready answered "not ready" before the first 200, all of them up to it)."""
+    not_ready = total = 0
     for line in log_text.splitlines():
         match = HEALTH_LINE.search(line)
         if match:
-            count += 1
+            total += 1
             if match.group(1) == "200":
                 break
-    return count
+            not_ready += 1
+    return not_ready, total
+
+
+def live_at(timestamped_log: str) -> float | None:
+    """When the simulator's HTTP server started (its "Uvicorn running on" line, docker's timestamp)."""
+    for line in timestamped_log.splitlines():
+        stamp, _, text = line.partition(" ")
+        if "Uvicorn running on" in text:
+            return docker_time(stamp)
+    return None
 
 
 def docker_time(text: str | None) -> float | None:
@@ -709,6 +740,8 @@ def testcontainers_start(bench: Bench, name: str, port: int, env: dict[str, str]
     container.ports[str(CONTAINER_PORT)] = ("127.0.0.1", port)  # docker-py's (ip, port) form
     container.waiting_for(HttpWaitStrategy(CONTAINER_PORT, READY_PATH).with_startup_timeout(timeout))
     with bench._lock:
+        if bench.stop.is_set():  # the benchmark is being cleaned up: create nothing new
+            raise KeyboardInterrupt("cleanup in progress")
         bench.created_direct.add(name)
     try:
         container.start()
@@ -758,9 +791,10 @@ def _wait_run(bench: Bench, tool: str, delay: str, timeout: float = 120) -> dict
             out["t_report"] = outcome.t_ready
         else:
             raise ValueError(tool)
-        text = bench.logs(name)
+        text = bench.logs(name, timestamps=True)
         out["ready_at"] = ready_at(text)
-        out["requests"] = health_requests(text)
+        out["requests_not_ready"], out["requests"] = health_requests(text)
+        out["live_at"] = live_at(text)
         out["started_at"] = started_at(bench.inspect(name))
         if out["ready_at"] is None:
             raise RuntimeError("no ready_at_ms= line in the container's log")
@@ -772,12 +806,27 @@ def _wait_run(bench: Bench, tool: str, delay: str, timeout: float = 120) -> dict
             bench.remove(name)
 
 
+def _add_rate(row: Row, run: dict[str, Any]) -> float:
+    """Health requests per second while the server was live but not ready (its 503 answers)."""
+    waited = run["ready_at"] - run["live_at"] if run.get("live_at") else 0.0
+    if waited > 0:
+        row.add(
+            run["requests_not_ready"] / waited,
+            requests_not_ready=run["requests_not_ready"],
+            requests_total=run["requests"],
+            live_but_loading_s=waited,
+        )
+    else:
+        row.fail(f"no live/ready instants in the log of {run['name']}")
+    return waited
+
+
 def fig_readiness(bench: Bench, reps: int) -> list[Row]:
     fig = "1 readiness lag"
     delay = bench.args.delay_range
     lag = {tool: Row(fig, tool, "ms", target=LAG_TARGET if tool == "nimctl" else None) for tool in TOOLS_WAIT}
     rate = {
-        tool: Row("1 health req/s during the wait", tool, "req/s", target=RATE_TARGET if tool == "nimctl" else None)
+        tool: Row("1 health req/s while loading", tool, "req/s", target=RATE_TARGET if tool == "nimctl" else None)
         for tool in TOOLS_WAIT
     }
     for rep in range(reps):
@@ -801,23 +850,20 @@ def fig_readiness(bench: Bench, reps: int) -> list[Row]:
             if run.get("t_exit") is not None:
                 details["exit_lag_ms"] = (run["t_exit"] - run["ready_at"]) * 1000
             lag[tool].add(value, **details)
-            waited = run["ready_at"] - run["started_at"] if run["started_at"] else None
-            if waited and waited > 0:
-                rate[tool].add(run["requests"] / waited, requests=run["requests"], waited_s=waited)
+            waited = _add_rate(rate[tool], run)
             log(
                 f"fig 1 rep {rep + 1}/{reps} {tool:14s} lag {value:7.1f} ms, "
-                f"{run['requests']} health requests over {waited or 0:.1f} s"
+                f"{run['requests_not_ready']} 'not ready' answers over {waited:.1f} s live-but-loading"
             )
     rows = [lag[t] for t in TOOLS_WAIT] + [rate[t] for t in TOOLS_WAIT]
     # a long wait: does nimctl keep to ~1 probe a second when nothing happens for a while?
     long_wait = bench.args.long_wait
     if long_wait > 0:
-        row = Row("1 health req/s during the wait", "nimctl", "req/s", target=RATE_TARGET, note=f"{long_wait:g} s wait")
+        row = Row("1 health req/s while loading", "nimctl", "req/s", target=RATE_TARGET, note=f"{long_wait:g} s wait")
         try:
             run, _ = retried(lambda: _wait_run(bench, "nimctl", f"{long_wait:g}"), "fig 1 long wait")
-            waited = run["ready_at"] - run["started_at"]
-            row.add(run["requests"] / waited, requests=run["requests"], waited_s=waited)
-            log(f"fig 1 long wait: nimctl sent {run['requests']} health requests in {waited:.1f} s")
+            waited = _add_rate(row, run)
+            log(f"fig 1 long wait: nimctl got {run['requests_not_ready']} 'not ready' answers in {waited:.1f} s")
         except Exception as exc:  # noqa: BLE001
             row.fail(str(exc))
         rows.append(row)
@@ -1263,6 +1309,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--status-deployments", type=int, default=10, help="figure 5: deployments running during `nimctl status` (10)"
     )
+    parser.add_argument(
+        "--nimctl",
+        metavar="COMMAND",
+        help="the nimctl command to measure (default: the `nimctl` next to this interpreter), "
+        "e.g. a wrapper around a patched copy, to measure a proposed fix",
+    )
     parser.add_argument("--seed", type=int, help="random seed (start-up delays are drawn by the simulator)")
     args = parser.parse_args(argv)
     args.figures = [f.strip() for f in args.only.split(",") if f.strip()]
@@ -1282,6 +1334,9 @@ def main(argv: list[str] | None = None) -> int:
     def on_term(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
+    # Ctrl-C even when started in the background of a script (which ignores SIGINT); the children
+    # then get the default action back on exec, so nimctl too cleans up after an interrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)
 
@@ -1293,6 +1348,7 @@ def main(argv: list[str] | None = None) -> int:
         "reps": args.reps,
         "figures_run": args.figures,
         "machine": machine(),
+        "nimctl_command": args.nimctl or "(the nimctl next to the interpreter)",
         "git": _git_revision(),
         "complete": False,
         "rows": [],

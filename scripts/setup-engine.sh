@@ -25,6 +25,10 @@ else
   mkdir -p "$hook_dir"
   printf '#!/bin/sh\ncat >/dev/null\nexit 0\n' > "$hook_dir/nvidia-container-runtime-hook"
   chmod +x "$hook_dir/nvidia-container-runtime-hook"
+  # a dockerd killed with the last session leaves its pid file; a stale one blocks the start
+  if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+    rm -f /var/run/docker.pid
+  fi
   echo "setup-engine: starting dockerd (runtime nvidia -> runc, stand-in GPU hook)" >&2
   PATH="$hook_dir:$PATH" nohup dockerd --add-runtime nvidia=/usr/sbin/runc >/var/log/nimctl-dockerd.log 2>&1 &
   for _ in $(seq 1 60); do
