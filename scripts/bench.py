@@ -20,7 +20,7 @@ Comparators
 
 Figures (keys for --only)
     readiness-lag   1: lag from the simulator's `ready_at_ms=` log line to each tool reporting ready
-                       (random SIM_STARTUP_DELAY per run), and health requests per second during the wait
+                       (random SIM_STARTUP_DELAY per run), and health requests per second while loading
     crash           2: the simulator exits during start-up (SIM_CRASH_AFTER); time from its exit to each
                        tool giving up, bounded by --crash-wait
     unchanged-up    3: `nimctl up` again on a running, ready deployment: wall time and restarts
@@ -29,7 +29,8 @@ Figures (keys for --only)
     smoke           6: the quick and full smoke suites against the simulator: wall time
 
 --reps N repeats every start-up scenario N times; the cheap CLI measurements (figures 3, 5, 6)
-take 4*N samples. Medians and p95s (linear interpolation between order statistics) are printed as a
+take 4*N samples. --nimctl COMMAND measures another nimctl (e.g. a wrapper around a patched copy).
+Results are in docs/benchmarks.md. Medians and p95s (linear interpolation between order statistics) are printed as a
 markdown table on stdout; progress goes to stderr; --json FILE writes every sample.
 
 Every container the benchmark creates is removed at the end, also on Ctrl-C, SIGTERM and errors:
@@ -48,6 +49,7 @@ import platform
 import random
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -578,6 +580,13 @@ class Bench:
             log(f"WARNING: containers left behind: {[c['Names'] for c in left]}")
         else:
             log("cleanup done: no container of this run is left")
+
+    def remove_scratch(self, keep: bool) -> None:
+        """The temp dir (profiles, cache, nimctl's failure logs): kept when something failed."""
+        if keep:
+            log(f"scratch files (nimctl's failure logs among them) kept in {self.tmp}")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def _toml_value(value: Any) -> str:
@@ -1296,7 +1305,8 @@ def _relative(path: str) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Benchmark nimctl against the NVIDIA runbook (docker run + curl loop) and testcontainers.",
-        epilog="figures: " + ", ".join(FIGURES),
+        epilog="figures: " + ", ".join(FIGURES) + ". Exit status: 0 when every measurement was taken "
+        "(whether or not targets are met), 1 when some failed, 130 when interrupted.",
     )
     parser.add_argument("--reps", type=int, default=5, help="repetitions of each start-up scenario (default 5)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write every sample as JSON to FILE")
@@ -1387,8 +1397,13 @@ def main(argv: list[str] | None = None) -> int:
             log(f"wrote {args.json}")
     print(markdown(rows))
     log(f"total {report['seconds']:.0f} s")
+    failed = [f"{row.figure} / {row.tool}" for row in rows if row.errors]
+    bench.remove_scratch(keep=bool(failed) or interrupted)
     if interrupted:
         return 130
+    if failed:  # a measurement could not be taken (a missed target is a result, not a failure)
+        log(f"measurements failed in: {'; '.join(failed)}")
+        return 1
     return 0
 
 

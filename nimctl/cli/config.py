@@ -8,7 +8,6 @@ import typer
 
 from nimctl.cli import options as opt
 from nimctl.cli.guard import guarded
-from nimctl.settings import load_settings
 
 app = typer.Typer(help="Inspect nimctl's settings.", no_args_is_help=True)
 
@@ -26,6 +25,7 @@ def _shown(field: str, value: Any) -> Any:
 def show(profile: opt.Profile = None, json_output: opt.Json = False) -> None:
     """Print every setting, its value and its source (flag, env NAME, profile PATH, default)."""
     from nimctl.cli.output import console, emit_json
+    from nimctl.settings import load_settings
 
     loaded = load_settings({}, profile=profile)
     rows = [

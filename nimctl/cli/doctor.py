@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from nimctl.cli import options as opt
 from nimctl.errors import PreflightFailed
-from nimctl.settings import load_settings
 
 
 def doctor(
@@ -22,6 +21,7 @@ def doctor(
     from nimctl.cli.output import console, emit_json
     from nimctl.engine import Engine
     from nimctl.preflight import FAIL, check_engine, run_checks
+    from nimctl.settings import load_settings
 
     flags = {"container_name": name, "port": port, "host": host, "gpus": gpus, "runtime": runtime, "cache_dir": cache_dir, "image": image}
     settings = load_settings(flags, profile=profile).settings

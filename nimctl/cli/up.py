@@ -8,7 +8,6 @@ import typer
 
 from nimctl.cli import options as opt
 from nimctl.errors import ConfigError
-from nimctl.settings import load_settings, parse_env_pairs
 
 
 def up(
@@ -38,6 +37,7 @@ def up(
     from nimctl.cli.output import console, emit_json
     from nimctl.deploy import Reporter, UpOptions
     from nimctl.deploy import up as deploy_up
+    from nimctl.settings import load_settings, parse_env_pairs
 
     if no_smoke and smoke not in (None, "none"):
         raise ConfigError("--no-smoke contradicts --smoke " + smoke, hint="give one of them")

@@ -1,0 +1,67 @@
+"""scripts/bench.py still runs: its CLI, and one cheap figure end to end with the JSON it writes.
+
+The full benchmark takes minutes (CI runs `--reps 1` once); here only figure 5 (CLI start) runs,
+with two deployments instead of ten, which costs about ten seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.integration.harness import base_env
+
+BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench.py"
+
+
+def run_bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(BENCH), *args], check=False, env=base_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def test_help_exits_zero_and_lists_the_figures() -> None:
+    result = run_bench("--help", timeout=60)
+    assert result.returncode == 0, result.stderr
+    for word in ("--reps", "--json", "--only", "readiness-lag", "crash", "cli-start", "smoke"):
+        assert word in result.stdout
+
+
+def test_an_unknown_figure_is_refused() -> None:
+    result = run_bench("--only", "no-such-figure", timeout=60)
+    assert result.returncode == 2
+    assert "unknown figure" in result.stderr
+
+
+def test_cli_start_once_writes_the_table_and_the_json(tmp_path: Path, docker_client, sim_image: str) -> None:
+    out = tmp_path / "bench.json"
+    result = run_bench("--only", "cli-start", "--reps", "1", "--status-deployments", "2", "--json", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    report = json.loads(out.read_text())
+    for key in ("date", "command", "reps", "machine", "git", "complete", "rows", "figures", "run_id", "interference"):
+        assert key in report, key
+    assert report["complete"] is True
+    assert report["reps"] == 1
+    assert report["machine"]["cpus"] >= 1 and report["machine"]["docker_engine"]
+
+    rows = {row["tool"]: row for row in report["figures"]["cli-start"]}
+    assert set(rows) == {"nimctl --help", "nimctl status"}
+    for row in rows.values():
+        assert row["errors"] == [], row["errors"]
+        assert row["n"] == 4 and len(row["samples"]) == 4
+        assert 0 < row["median"] <= row["p95"] <= max(row["samples"])
+        assert row["unit"] == "s"
+        assert row["target"]["p95_max"] == (0.3 if row["tool"] == "nimctl --help" else 0.5)
+        assert row["met"] in (True, False)
+    assert rows["nimctl status"]["note"].startswith("2 deployments of this run (2 ready)")
+
+    # the markdown table on stdout: header plus one line per row
+    lines = [line for line in result.stdout.splitlines() if line.startswith("|")]
+    assert lines[0] == "| figure | tool | median | p95 | target | met? |"
+    assert any(line.startswith("| 5 CLI start | nimctl --help (n=4)") for line in lines)
+    assert any(line.startswith("| 5 CLI start | nimctl status (n=4)") for line in lines)
+
+    # nothing of that run is left behind
+    left = docker_client.containers.list(all=True, filters={"name": f"nimctl-bench-{report['run_id']}-"})
+    assert left == []
