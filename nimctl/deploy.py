@@ -298,7 +298,8 @@ def save_log(directory: Path, name: str, text: str) -> Path:
 
 
 def _smoke(spec: ContainerSpec, settings: Settings, suite: str, report: Reporter) -> dict:
-    from nimctl.smoke import ALL_CHECKS, QUICK_CHECKS, run_checks as run_smoke
+    from nimctl.smoke import ALL_CHECKS, QUICK_CHECKS
+    from nimctl.smoke import run_checks as run_smoke
     from nimctl.smoke.report import render_table
 
     checks = ALL_CHECKS if suite == "full" else QUICK_CHECKS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from nimctl.errors import ConfigError
 
@@ -38,3 +39,20 @@ def resolve_endpoint(name: str | None = None) -> Endpoint:
         model=info.labels.get(LABEL_MODEL, ""),
         max_images=int(info.labels.get(LABEL_MAX_IMAGES, "5")),
     )
+
+
+def target_name(engine: Any, name: str | None, profile: str | None) -> str:
+    """Which container `logs`/`down` mean: --name, else the profile's, else the only one there is.
+
+    After `nimctl up --profile sim`, a plain `nimctl logs` or `nimctl down` finds the simulator
+    instead of looking for the default profile's container.
+    """
+    from nimctl.settings import load_settings
+
+    if name:
+        return name
+    configured = load_settings({}, profile=profile).settings.container_name
+    if profile is not None or engine.inspect(configured) is not None:
+        return configured
+    managed = engine.managed_containers()
+    return managed[0].name if len(managed) == 1 else configured

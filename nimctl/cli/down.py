@@ -18,17 +18,16 @@ def down(
     json_output: opt.Json = False,
 ) -> None:
     """Stop and remove the NIM container (the model cache stays)."""
+    from nimctl.cli.common import target_name
     from nimctl.cli.output import console, emit_json
     from nimctl.deploy import down as deploy_down
     from nimctl.engine import Engine
-    from nimctl.settings import load_settings
 
     if name and all_:
         raise ConfigError("--name and --all exclude each other", hint="give one of them")
-    target = None
-    if not all_:
-        target = name or load_settings({}, profile=profile).settings.container_name
-    removed = deploy_down(Engine.connect(), target, everything=all_, timeout=timeout)
+    engine = Engine.connect()
+    target = None if all_ else target_name(engine, name, profile)
+    removed = deploy_down(engine, target, everything=all_, timeout=timeout)
     out = console()
     if removed:
         out.print(f"removed {', '.join(removed)} (the model cache is kept)")

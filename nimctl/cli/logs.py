@@ -18,11 +18,11 @@ def logs(
     profile: opt.Profile = None,
 ) -> None:
     """Print the NIM container's log (stdout and stderr, as the engine keeps it)."""
+    from nimctl.cli.common import target_name
     from nimctl.engine import Engine
-    from nimctl.settings import load_settings
 
-    target = name or load_settings({}, profile=profile).settings.container_name
     engine = Engine.connect()
+    target = target_name(engine, name, profile)
     info = engine.inspect(target)
     if info is None or info.labels.get("io.nimctl.managed") != "true":
         raise ConfigError(f"no nimctl container named {target!r}", hint="`nimctl status` lists them")
