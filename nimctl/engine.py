@@ -376,7 +376,7 @@ class Engine:
                 f"the engine cannot serve GPU requests ({_one_line(text, 160)})",
                 hint="install the NVIDIA Container Toolkit and restart dockerd, or use --gpus none",
             )
-        if "unknown or invalid runtime" in text or "runtime" in text and "not found" in text:
+        if "unknown or invalid runtime" in text or ("runtime" in text and "not found" in text):
             return PreflightFailed(
                 f"the engine has no such runtime ({_one_line(text, 160)})",
                 hint="run `nvidia-ctk runtime configure --runtime=docker` and restart dockerd, or set runtime = \"\"",

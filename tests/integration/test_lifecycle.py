@@ -7,6 +7,8 @@ import json
 import os
 import urllib.request
 
+import pytest
+
 from tests.integration.harness import TEST_KEY, Deployment, Registry, run_nimctl, untag
 
 
@@ -150,3 +152,20 @@ def test_logs_follow_streams_new_lines(deployment: Deployment) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("gpus", "count", "device_ids", "visible"),
+    [("2", 2, [], "0,1"), ("1", 1, [], "0"), ("0,1", 0, ["0", "1"], "0,1")],
+)
+def test_gpu_count_and_device_ids_reach_the_engine(
+    deployment: Deployment, docker_client, gpus: str, count: int, device_ids, visible: str
+) -> None:
+    result = deployment.up("--no-smoke", "--gpus", gpus)
+    assert result.returncode == 0, repr(result)
+    request = docker_client.api.inspect_container(deployment.name)["HostConfig"]["DeviceRequests"][0]
+    assert (request["Count"], request["DeviceIDs"], request["Capabilities"]) == (count, device_ids, [["gpu"]])
+    main_env = docker_client.containers.get(deployment.name).exec_run(
+        ["/usr/bin/python3.11", "-c", "print(open('/proc/1/environ').read())"]
+    )
+    assert f"NVIDIA_VISIBLE_DEVICES={visible}" in main_env.output.decode()
