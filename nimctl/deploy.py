@@ -94,7 +94,9 @@ def redact(text: str, secret: SecretStr | None) -> str:
     return text
 
 
-def up(loaded: LoadedSettings, options: UpOptions, report: Reporter, connect: Callable[[], Engine] = Engine.connect) -> UpResult:
+def up(
+    loaded: LoadedSettings, options: UpOptions, report: Reporter, connect: Callable[[], Engine] = Engine.connect
+) -> UpResult:
     settings = loaded.settings
     spec = build_spec(settings, loaded.profile.name)
     started = time.monotonic()
@@ -107,7 +109,9 @@ def up(loaded: LoadedSettings, options: UpOptions, report: Reporter, connect: Ca
         return _up_locked(engine, settings, spec, options, report, started)
 
 
-def _up_locked(engine: Engine, settings: Settings, spec: ContainerSpec, options: UpOptions, report: Reporter, started: float) -> UpResult:
+def _up_locked(
+    engine: Engine, settings: Settings, spec: ContainerSpec, options: UpOptions, report: Reporter, started: float
+) -> UpResult:
     existing = engine.inspect(spec.name)
     observed = existing.observed if existing else None
     local_image = engine.image_id(spec.image)
@@ -118,7 +122,13 @@ def _up_locked(engine: Engine, settings: Settings, spec: ContainerSpec, options:
         raise ConfigError(quick_plan.reason, hint="choose another --name, or remove that container yourself")
     needs_image = settings.pull == "always" or local_image is None
     if quick_plan.action is not Action.NOOP or needs_image:
-        _preflight(engine, settings, held_by_own=observed is not None and observed.state == "running", report=report, needs_pull=needs_image)
+        _preflight(
+            engine,
+            settings,
+            held_by_own=observed is not None and observed.state == "running",
+            report=report,
+            needs_pull=needs_image,
+        )
 
     image_id = _ensure_image(engine, settings, spec, local_image, report)
     plan = reconcile(Desired(spec.name, spec.config_hash, image_id), observed, force_recreate=options.force_recreate)
@@ -151,8 +161,16 @@ def _up_locked(engine: Engine, settings: Settings, spec: ContainerSpec, options:
     return result
 
 
-def _preflight(engine: Engine, settings: Settings, *, held_by_own: bool, report: Reporter, needs_pull: bool) -> list[Check]:
-    checks = run_checks(settings, engine, needs_pull=needs_pull and not settings.build, port_held_by_own_container=held_by_own, create_cache=True)
+def _preflight(
+    engine: Engine, settings: Settings, *, held_by_own: bool, report: Reporter, needs_pull: bool
+) -> list[Check]:
+    checks = run_checks(
+        settings,
+        engine,
+        needs_pull=needs_pull and not settings.build,
+        port_held_by_own_container=held_by_own,
+        create_cache=True,
+    )
     for check in checks:
         if check.status == WARN:
             report.warn(f"{check.name}: {check.detail} ({check.hint})")
@@ -163,7 +181,9 @@ def _preflight(engine: Engine, settings: Settings, *, held_by_own: bool, report:
     return checks
 
 
-def _ensure_image(engine: Engine, settings: Settings, spec: ContainerSpec, local_image: str | None, report: Reporter) -> str:
+def _ensure_image(
+    engine: Engine, settings: Settings, spec: ContainerSpec, local_image: str | None, report: Reporter
+) -> str:
     if settings.build == "simulator":
         if local_image is None:
             report.step(f"building the simulator image {spec.image} (offline, from this machine's python3.11)")
@@ -218,7 +238,9 @@ def _which_is_missing(error: ImageNotFound, image: str, registry: str | None, ke
     if listing is None:
         return error
     if not listing.repository_exists:
-        return ImageNotFound(f"image not found: {registry} has no repository {path!r}", hint="check the image name (IMG_NAME / --image)")
+        return ImageNotFound(
+            f"image not found: {registry} has no repository {path!r}", hint="check the image name (IMG_NAME / --image)"
+        )
     known = ", ".join(sorted(listing.tags)[-10:]) or "none"
     return ImageNotFound(f"tag not found: {path!r} has no tag {tag!r}", hint=f"tags there: {known}")
 
@@ -281,7 +303,9 @@ def _handle_failed_start(
     failure.details = full_log.rstrip("\n").splitlines()[-LOG_TAIL_LINES:]
     failure.details.insert(0, f"--- last {LOG_TAIL_LINES} log lines of {spec.name} (full log: {log_path}) ---")
     if options.keep_on_failure:
-        failure.hint = f"the container was kept (--keep-on-failure): `nimctl logs --name {spec.name}`; full log: {log_path}"
+        failure.hint = (
+            f"the container was kept (--keep-on-failure): `nimctl logs --name {spec.name}`; full log: {log_path}"
+        )
         if isinstance(failure, ReadinessTimeout):
             pass  # it keeps running, as asked
         return

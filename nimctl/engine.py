@@ -114,8 +114,25 @@ def classify_registry_error(message: str, image: str) -> PullError:
             f"the registry denied access to {image}",
             hint="the NGC key was accepted but has no access to this image: check your NGC org and subscription",
         )
-    if any(s in text for s in ("500", "502", "503", "504", "connection reset", "connection refused", "eof", "timeout", "toomanyrequests", "temporarily")):
-        return TransientPullError(f"registry error while pulling {image}: {_one_line(message)}", hint="the registry or network had a transient fault; try again")
+    if any(
+        s in text
+        for s in (
+            "500",
+            "502",
+            "503",
+            "504",
+            "connection reset",
+            "connection refused",
+            "eof",
+            "timeout",
+            "toomanyrequests",
+            "temporarily",
+        )
+    ):
+        return TransientPullError(
+            f"registry error while pulling {image}: {_one_line(message)}",
+            hint="the registry or network had a transient fault; try again",
+        )
     return PullError(f"pull of {image} failed: {_one_line(message)}", hint="check the image reference and the registry")
 
 
@@ -268,7 +285,9 @@ class Engine:
         except docker.errors.APIError as exc:
             raise classify_registry_error(_scrub(exc, key), registry) from None
         except requests.exceptions.RequestException as exc:
-            raise TransientPullError(f"cannot reach the engine while logging in to {registry}: {_one_line(str(exc))}") from None
+            raise TransientPullError(
+                f"cannot reach the engine while logging in to {registry}: {_one_line(str(exc))}"
+            ) from None
         return auth
 
     def pull(self, reference: str, auth: dict[str, str] | None, on_event: Callable[[dict], None]) -> str:
@@ -317,7 +336,10 @@ class Engine:
             runtime=spec.runtime,
             device_requests=device_requests or None,
             shm_size=spec.shm_size,
-            mounts=[DockerMount(target=m.target, source=str(m.source), type="bind", read_only=m.read_only) for m in spec.mounts],
+            mounts=[
+                DockerMount(target=m.target, source=str(m.source), type="bind", read_only=m.read_only)
+                for m in spec.mounts
+            ],
             port_bindings={p.container_port: (p.host_ip, p.host_port) for p in spec.ports},
         )
         try:
@@ -379,12 +401,14 @@ class Engine:
         if "unknown or invalid runtime" in text or ("runtime" in text and "not found" in text):
             return PreflightFailed(
                 f"the engine has no such runtime ({_one_line(text, 160)})",
-                hint="run `nvidia-ctk runtime configure --runtime=docker` and restart dockerd, or set runtime = \"\"",
+                hint='run `nvidia-ctk runtime configure --runtime=docker` and restart dockerd, or set runtime = ""',
             )
         if "port is already allocated" in text or "address already in use" in text:
             return PreflightFailed(f"the host port is taken ({_one_line(text, 160)})", hint="choose another --port")
         if exc.status_code == 409:
-            return PreflightFailed(f"cannot {action} {what}: {_one_line(text, 200)}", hint="`nimctl status` shows what runs")
+            return PreflightFailed(
+                f"cannot {action} {what}: {_one_line(text, 200)}", hint="`nimctl status` shows what runs"
+            )
         return NimctlError(f"cannot {action} container {what}: {_one_line(text, 200)}", hint="see the engine's log")
 
 

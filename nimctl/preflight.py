@@ -114,10 +114,19 @@ def check_cache_dir(settings: Settings, create: bool = True) -> Check:
         elif not path.exists():
             parent = nearest_existing(path)
             ok = writable_by(parent, os.getuid(), os.getgid())
-            return Check("cache dir", PASS if ok else FAIL, f"{path} will be created" if ok else f"cannot create {path}",
-                         "" if ok else f"create it yourself and chown it to {settings.run_as}")
+            return Check(
+                "cache dir",
+                PASS if ok else FAIL,
+                f"{path} will be created" if ok else f"cannot create {path}",
+                "" if ok else f"create it yourself and chown it to {settings.run_as}",
+            )
     except OSError as exc:
-        return Check("cache dir", FAIL, f"cannot create {path}: {exc.strerror}", f"create it yourself and chown it to {settings.run_as}")
+        return Check(
+            "cache dir",
+            FAIL,
+            f"cannot create {path}: {exc.strerror}",
+            f"create it yourself and chown it to {settings.run_as}",
+        )
     if not path.is_dir():
         return Check("cache dir", FAIL, f"{path} is not a directory", "point LOCAL_NIM_CACHE at a directory")
     if not writable_by(path, uid, gid):

@@ -39,7 +39,9 @@ def _bearer_token(challenge: str, username: str, password: str) -> str | None:
     realm = params.pop("realm", None)
     if not realm:
         return None
-    request = urllib.request.Request(realm + "?" + urllib.parse.urlencode(params), headers={"Authorization": _basic(username, password)})
+    request = urllib.request.Request(
+        realm + "?" + urllib.parse.urlencode(params), headers={"Authorization": _basic(username, password)}
+    )
     with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
         body = json.load(response)
     return body.get("token") or body.get("access_token")

@@ -103,13 +103,19 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="forbid", populate_by_name=True, validate_default=True)
 
     image: str | None = _setting(None, "image", "Whole image reference; overrides image_repository and image_tag")
-    image_repository: str = _setting("nvcr.io/nim/mistralai/mistral-small-4-119b-2603", "image_repository", "Image repository")
+    image_repository: str = _setting(
+        "nvcr.io/nim/mistralai/mistral-small-4-119b-2603", "image_repository", "Image repository"
+    )
     image_tag: str = _setting("1.7.0-variant", "image_tag", "Image tag")
     container_name: str = _setting("mistralai-mistral-small-4-119b-2603", "container_name", "Container name")
-    ngc_api_key: SecretStr | None = _setting(None, "ngc_api_key", "NGC API key: registry login and the container's model download")
+    ngc_api_key: SecretStr | None = _setting(
+        None, "ngc_api_key", "NGC API key: registry login and the container's model download"
+    )
     cache_dir: Path = _setting(Path("~/.cache/nim"), "cache_dir", "Host model cache, mounted at cache_mount")
     cache_mount: str = _setting("/opt/nim/.cache", "cache_mount", "Cache path inside the container")
-    max_images_per_prompt: int = _setting(5, "max_images_per_prompt", "NIM_MAX_IMAGES_PER_PROMPT passed to the NIM", ge=1, le=1000)
+    max_images_per_prompt: int = _setting(
+        5, "max_images_per_prompt", "NIM_MAX_IMAGES_PER_PROMPT passed to the NIM", ge=1, le=1000
+    )
     served_model: str = _setting("mistralai/mistral-small-4-119b-2603", "served_model", "Model id the NIM serves")
     shm_size: str = _setting("32GB", "shm_size", "Shared memory size (/dev/shm)")
     gpus: str = _setting("all", "gpus", "GPUs: all | N | id,id | none")
@@ -368,7 +374,10 @@ def _config_error(exc: ValidationError, sources: Mapping[str, str]) -> ConfigErr
     source = sources.get(field, "")
     where = f" (from {source})" if source and source != "default" else ""
     reason = first["msg"].removeprefix("Value error, ")
-    return ConfigError(f"invalid setting {field}{where}: {reason}", hint="see `nimctl config show` and the settings table in the README")
+    return ConfigError(
+        f"invalid setting {field}{where}: {reason}",
+        hint="see `nimctl config show` and the settings table in the README",
+    )
 
 
 def parse_env_pairs(pairs: list[str] | None) -> dict[str, str] | None:

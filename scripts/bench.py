@@ -445,7 +445,9 @@ class Bench:
             reader.join(timeout=10)
         with self._lock:
             self.procs.discard(proc)
-        return CmdResult(cmd, returncode, wall, t_start, t_end, list(err), (out[0] if out else b"").decode("utf-8", "replace"))
+        return CmdResult(
+            cmd, returncode, wall, t_start, t_end, list(err), (out[0] if out else b"").decode("utf-8", "replace")
+        )
 
     def nimctl_up(self, name: str, port: int, profile: Path, *extra: str, timeout: float = 180) -> CmdResult:
         with self._lock:
@@ -453,7 +455,8 @@ class Bench:
                 raise KeyboardInterrupt("cleanup in progress")
             self.created_nimctl.add(name)
         return self.run(
-            [*self.nimctl, "up", "--profile", str(profile), "--name", name, "--port", str(port), *extra], timeout=timeout
+            [*self.nimctl, "up", "--profile", str(profile), "--name", name, "--port", str(port), *extra],
+            timeout=timeout,
         )
 
     def nimctl_down(self, name: str) -> bool:
@@ -891,7 +894,12 @@ def _crash_nimctl(bench: Bench, crash_after: str) -> dict[str, Any]:
     port = bench.free_port()
     try:
         result = bench.nimctl_up(
-            name, port, bench.profile(SIM_STARTUP_DELAY="60"), "--no-smoke", "--env", f"SIM_CRASH_AFTER={crash_after}",
+            name,
+            port,
+            bench.profile(SIM_STARTUP_DELAY="60"),
+            "--no-smoke",
+            "--env",
+            f"SIM_CRASH_AFTER={crash_after}",
             timeout=120,
         )
         died = bench.die_time(name)
@@ -1223,7 +1231,10 @@ def fig_smoke(bench: Bench, reps: int) -> list[Row]:
                     bench.interfered(name, f"figure 6 {key} (sample discarded)")
                 else:
                     rows[key].fail(why)
-            log(f"fig 6 {i + 1}/{4 * reps}: " + ", ".join(f"{k} {r.samples[-1]:.2f} s" for k, r in rows.items() if r.samples))
+            log(
+                f"fig 6 {i + 1}/{4 * reps}: "
+                + ", ".join(f"{k} {r.samples[-1]:.2f} s" for k, r in rows.items() if r.samples)
+            )
     except Exception as exc:  # noqa: BLE001
         log(f"fig 6: FAILED {exc}")
         rows["cli-quick"].fail(str(exc))
@@ -1286,9 +1297,15 @@ def _load(bench: Bench) -> dict[str, Any]:
 
 def _git_revision() -> str | None:
     try:
-        rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], check=False, capture_output=True, text=True, timeout=10)
+        rev = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "HEAD"], check=False, capture_output=True, text=True, timeout=10
+        )
         dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--", "nimctl"], check=False, capture_output=True, text=True, timeout=10
+            ["git", "-C", str(REPO), "status", "--porcelain", "--", "nimctl"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
         )
         return rev.stdout.strip() + ("-dirty(nimctl/)" if dirty.stdout.strip() else "")
     except Exception:  # noqa: BLE001
@@ -1313,7 +1330,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(FIGURES), help="comma list of figures to run (default: all)")
     parser.add_argument("--crash-wait", type=float, default=30.0, help="figure 2: seconds a tool gets to notice (30)")
     parser.add_argument(
-        "--long-wait", type=float, default=20.0, help="figure 1: seconds of the long wait for nimctl's request rate (20; 0: skip)"
+        "--long-wait",
+        type=float,
+        default=20.0,
+        help="figure 1: seconds of the long wait for nimctl's request rate (20; 0: skip)",
     )
     parser.add_argument("--delay-range", default="2-6", help="figure 1: SIM_STARTUP_DELAY range (default 2-6)")
     parser.add_argument(

@@ -23,7 +23,15 @@ def doctor(
     from nimctl.preflight import FAIL, check_engine, run_checks
     from nimctl.settings import load_settings
 
-    flags = {"container_name": name, "port": port, "host": host, "gpus": gpus, "runtime": runtime, "cache_dir": cache_dir, "image": image}
+    flags = {
+        "container_name": name,
+        "port": port,
+        "host": host,
+        "gpus": gpus,
+        "runtime": runtime,
+        "cache_dir": cache_dir,
+        "image": image,
+    }
     settings = load_settings(flags, profile=profile).settings
     engine_check, engine = check_engine(Engine.connect)
     held = False
@@ -31,8 +39,16 @@ def doctor(
         own = engine.inspect(settings.container_name)
         held = own is not None and own.state == "running" and own.labels.get("io.nimctl.managed") == "true"
     needs_pull = engine is None or engine.image_id(settings.image_reference) is None
-    checks = [engine_check, *run_checks(settings, engine, needs_pull=needs_pull and not settings.build,
-                                        port_held_by_own_container=held, create_cache=False)]
+    checks = [
+        engine_check,
+        *run_checks(
+            settings,
+            engine,
+            needs_pull=needs_pull and not settings.build,
+            port_held_by_own_container=held,
+            create_cache=False,
+        ),
+    ]
     if json_output:
         emit_json([check.to_dict() for check in checks])
     out = console()
@@ -43,4 +59,6 @@ def doctor(
             out.print(f"      hint: {check.hint}", highlight=False)
     failed = [check for check in checks if check.status == FAIL]
     if failed:
-        raise PreflightFailed(f"{len(failed)} check(s) failed: {', '.join(c.name for c in failed)}", hint=failed[0].hint)
+        raise PreflightFailed(
+            f"{len(failed)} check(s) failed: {', '.join(c.name for c in failed)}", hint=failed[0].hint
+        )

@@ -13,7 +13,9 @@ from nimctl.errors import ConfigError
 def down(
     name: opt.Name = None,
     all_: Annotated[bool, typer.Option("--all", help="Every container nimctl created.")] = False,
-    timeout: Annotated[int, typer.Option("--timeout", help="Seconds the NIM gets to stop before it is killed.", min=0)] = 30,
+    timeout: Annotated[
+        int, typer.Option("--timeout", help="Seconds the NIM gets to stop before it is killed.", min=0)
+    ] = 30,
     profile: opt.Profile = None,
     json_output: opt.Json = False,
 ) -> None:

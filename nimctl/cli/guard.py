@@ -47,7 +47,11 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as error:  # a bug: one line, no locals; NIMCTL_DEBUG=1 shows the traceback
             if os.environ.get("NIMCTL_DEBUG"):
                 raise
-            report_error(NimctlError(f"internal error: {type(error).__name__}: {error}", hint="rerun with NIMCTL_DEBUG=1 and report it"))
+            report_error(
+                NimctlError(
+                    f"internal error: {type(error).__name__}: {error}", hint="rerun with NIMCTL_DEBUG=1 and report it"
+                )
+            )
             raise typer.Exit(int(ExitCode.INTERNAL)) from None
         finally:
             signal.signal(signal.SIGTERM, previous)

@@ -21,10 +21,15 @@ Image = Annotated[Optional[str], typer.Option("--image", help="Whole image refer
 Port = Annotated[Optional[int], typer.Option("--port", help="Host port the NIM is published on. [env: NIMCTL_PORT]")]
 Host = Annotated[
     Optional[str],
-    typer.Option("--host", help="Host address to publish on; 127.0.0.1 by default since a NIM has no auth. [env: NIMCTL_HOST]"),
+    typer.Option(
+        "--host", help="Host address to publish on; 127.0.0.1 by default since a NIM has no auth. [env: NIMCTL_HOST]"
+    ),
 ]
 Gpus = Annotated[Optional[str], typer.Option("--gpus", help="all | N | id,id | none. [env: NIMCTL_GPUS]")]
-Runtime = Annotated[Optional[str], typer.Option("--runtime", help="Container runtime ('' for the engine's default). [env: NIMCTL_RUNTIME]")]
+Runtime = Annotated[
+    Optional[str],
+    typer.Option("--runtime", help="Container runtime ('' for the engine's default). [env: NIMCTL_RUNTIME]"),
+]
 ShmSize = Annotated[Optional[str], typer.Option("--shm-size", help="Shared memory, e.g. 32GB. [env: NIMCTL_SHM_SIZE]")]
 CacheDir = Annotated[
     Optional[Path],
@@ -34,6 +39,10 @@ MaxImages = Annotated[
     Optional[int],
     typer.Option("--max-images", help="NIM_MAX_IMAGES_PER_PROMPT for the NIM. [env: NIM_MAX_IMAGES_PER_PROMPT]"),
 ]
-EnvPairs = Annotated[Optional[list[str]], typer.Option("--env", "-e", help="Extra container env KEY=VALUE (repeatable).")]
+EnvPairs = Annotated[
+    Optional[list[str]], typer.Option("--env", "-e", help="Extra container env KEY=VALUE (repeatable).")
+]
 Pull = Annotated[Optional[str], typer.Option("--pull", help="always | missing | never. [env: NIMCTL_PULL]")]
-User = Annotated[Optional[str], typer.Option("--user", help="uid:gid for the container (default: yours). [env: NIMCTL_USER]")]
+User = Annotated[
+    Optional[str], typer.Option("--user", help="uid:gid for the container (default: yours). [env: NIMCTL_USER]")
+]

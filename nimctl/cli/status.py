@@ -59,7 +59,12 @@ def status(name: opt.Name = None, json_output: opt.Json = False) -> None:
     for row in rows:
         state = row["state"] + (f" ({row['exit_code']})" if row["exit_code"] is not None else "")
         table.add_row(
-            row["name"], row["profile"], row["image"], state,
-            "[green]yes[/]" if row["ready"] else "[red]no[/]", row["url"], _human_uptime(row["uptime_s"]),
+            row["name"],
+            row["profile"],
+            row["image"],
+            state,
+            "[green]yes[/]" if row["ready"] else "[red]no[/]",
+            row["url"],
+            _human_uptime(row["uptime_s"]),
         )
     out.print(table)

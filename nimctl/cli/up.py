@@ -25,12 +25,21 @@ def up(
     pull: opt.Pull = None,
     user: opt.User = None,
     timeout: Annotated[
-        Optional[float], typer.Option("--timeout", help="Seconds to wait for readiness (default 1800: a first start downloads ~100 GB).")
+        Optional[float],
+        typer.Option(
+            "--timeout", help="Seconds to wait for readiness (default 1800: a first start downloads ~100 GB)."
+        ),
     ] = None,
-    smoke: Annotated[Optional[str], typer.Option("--smoke", help="Smoke suite once ready: quick | full | none.")] = None,
+    smoke: Annotated[
+        Optional[str], typer.Option("--smoke", help="Smoke suite once ready: quick | full | none.")
+    ] = None,
     no_smoke: Annotated[bool, typer.Option("--no-smoke", help="Same as --smoke none.")] = False,
-    force_recreate: Annotated[bool, typer.Option("--force-recreate", help="Recreate the container even if its config is unchanged.")] = False,
-    keep_on_failure: Annotated[bool, typer.Option("--keep-on-failure", help="Keep a container that failed to start, for debugging.")] = False,
+    force_recreate: Annotated[
+        bool, typer.Option("--force-recreate", help="Recreate the container even if its config is unchanged.")
+    ] = False,
+    keep_on_failure: Annotated[
+        bool, typer.Option("--keep-on-failure", help="Keep a container that failed to start, for debugging.")
+    ] = False,
     json_output: opt.Json = False,
 ) -> None:
     """Start the NIM like NVIDIA's `docker run`, wait until it is ready, then smoke-test it."""

@@ -31,11 +31,30 @@ SERVER_SOURCE = Path(__file__).with_name("server.py")
 SIM_UID = SIM_GID = 1000
 
 # top-level entries of the standard library a server never needs
-PRUNED_STDLIB = ("test", "config-3.11-*", "idlelib", "tkinter", "turtledemo", "lib2to3", "ensurepip",
-                 "pydoc_data", "distutils")
+PRUNED_STDLIB = (
+    "test",
+    "config-3.11-*",
+    "idlelib",
+    "tkinter",
+    "turtledemo",
+    "lib2to3",
+    "ensurepip",
+    "pydoc_data",
+    "distutils",
+)
 # extension modules left out: test helpers, and terminal/database modules whose libraries we do not ship
-PRUNED_EXTENSIONS = ("_test*", "_ctypes_test.*", "_xx*", "xxlimited*", "nis.*", "_dbm.*", "_gdbm.*",
-                     "_curses*", "readline.*", "_tkinter.*")
+PRUNED_EXTENSIONS = (
+    "_test*",
+    "_ctypes_test.*",
+    "_xx*",
+    "xxlimited*",
+    "nis.*",
+    "_dbm.*",
+    "_gdbm.*",
+    "_curses*",
+    "readline.*",
+    "_tkinter.*",
+)
 
 DOCKERFILE = f"""\
 FROM scratch
@@ -64,8 +83,7 @@ def recipe_hash() -> str:
 def _require_host_python() -> None:
     if not HOST_PYTHON.is_file() or not HOST_STDLIB.is_dir():
         raise RuntimeError(
-            f"{HOST_PYTHON} (with {HOST_STDLIB}) is needed to build the simulator image: "
-            "apt-get install python3.11"
+            f"{HOST_PYTHON} (with {HOST_STDLIB}) is needed to build the simulator image: apt-get install python3.11"
         )
 
 

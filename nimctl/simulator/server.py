@@ -81,21 +81,11 @@ def tiny_png(width: int = 2, height: int = 2, rgb: tuple[int, int, int] = (255, 
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit truecolour
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
 # The classic 1x1 GIF89a: 2-colour palette, one pixel, LZW codes clear / 0 / end.
-_TINY_GIF = bytes.fromhex(
-    "474946383961" "01000100" "800000" "ffffff000000"
-    "21f90401000000" "00"
-    "2c00000000010001" "0000"
-    "02024401" "00" "3b"
-)
+_TINY_GIF = bytes.fromhex("47494638396101000100800000ffffff00000021f90401000000002c00000000010001000002024401003b")
 
 
 def tiny_gif() -> bytes:
@@ -857,8 +847,13 @@ def _example_number(schema: dict, kind: str) -> int | float:
 
 
 def _example_string(schema: dict, hint: str) -> str:
-    formats = {"date": "2026-01-01", "date-time": "2026-01-01T00:00:00Z", "email": "user@example.com",
-               "uri": "https://example.com", "uuid": "00000000-0000-4000-8000-000000000000"}
+    formats = {
+        "date": "2026-01-01",
+        "date-time": "2026-01-01T00:00:00Z",
+        "email": "user@example.com",
+        "uri": "https://example.com",
+        "uuid": "00000000-0000-4000-8000-000000000000",
+    }
     value = formats.get(schema.get("format"), hint)
     min_length = int(schema.get("minLength", 0))
     if len(value) < min_length:
@@ -967,8 +962,13 @@ def completion_body(request: ChatRequest, answers: list[Answer], cfg: SimConfig,
             "tool_calls": answer.tool_calls,
         }
         choices.append(
-            {"index": index, "message": message, "logprobs": None, "finish_reason": answer.finish_reason,
-             "stop_reason": None}
+            {
+                "index": index,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": answer.finish_reason,
+                "stop_reason": None,
+            }
         )
     usage = {
         "prompt_tokens": answers[0].prompt_tokens,
@@ -998,8 +998,12 @@ def stream_deltas(answer: Answer, cfg: SimConfig) -> Iterator[tuple[dict, str | 
     for piece in _pieces(answer.reasoning or ""):
         yield {"reasoning": piece}, None
     for index, call in enumerate(answer.tool_calls):
-        head = {"index": index, "id": call["id"], "type": "function",
-                "function": {"name": call["function"]["name"], "arguments": ""}}
+        head = {
+            "index": index,
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": call["function"]["name"], "arguments": ""},
+        }
         yield {"tool_calls": [head]}, None
         for piece in _pieces(call["function"]["arguments"]):
             yield {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}, None
@@ -1012,8 +1016,14 @@ def stream_chunks(request: ChatRequest, answers: list[Answer], cfg: SimConfig, r
     created = int(time.time())
 
     def chunk(choices: list[dict], **extra: Any) -> dict:
-        return {"id": response_id, "object": "chat.completion.chunk", "created": created,
-                "model": request.model, "choices": choices, **extra}
+        return {
+            "id": response_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": request.model,
+            "choices": choices,
+            **extra,
+        }
 
     for index, answer in enumerate(answers):
         for delta, finish_reason in stream_deltas(answer, cfg):
@@ -1304,14 +1314,18 @@ def log_profile_selection(app: SimApp) -> None:
 
 def _crash_during_startup(app: SimApp) -> None:
     if not app.state.ready.is_set() and not app.state.stopping.is_set():
-        app.die(app.cfg.crash_code, "CUDA error: out of memory",
-                "Engine core initialization failed. See root cause above.")
+        app.die(
+            app.cfg.crash_code, "CUDA error: out of memory", "Engine core initialization failed. See root cause above."
+        )
 
 
 def _crash_after_ready(app: SimApp) -> None:
     if not app.state.stopping.is_set():
-        app.die(app.cfg.crash_code, "CUDA error: out of memory",
-                "EngineCore encountered a fatal error and died unexpectedly.")
+        app.die(
+            app.cfg.crash_code,
+            "CUDA error: out of memory",
+            "EngineCore encountered a fatal error and died unexpectedly.",
+        )
 
 
 def _timer(seconds: float, action: Callable[[SimApp], None], app: SimApp) -> threading.Timer:

@@ -73,21 +73,15 @@ def make_deployment(tmp_path, docker_client, registry: Registry):
     """Factory for deployments; every container they create is removed afterwards (the cache dir stays)."""
     created: list[str] = []
 
-    def make(
-        image: str | None = None, key: str | None = TEST_KEY, **overrides
-    ) -> Deployment:
+    def make(image: str | None = None, key: str | None = TEST_KEY, **overrides) -> Deployment:
         index = len(created)
         name = f"nimctl-it-{RUN_ID}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         created.append(name)
         cache_dir = tmp_path / f"cache{index}"
         cache_dir.mkdir()
-        profile = write_profile(
-            tmp_path / f"profile{index}.toml", image or "unset", cache_dir, **overrides
-        )
+        profile = write_profile(tmp_path / f"profile{index}.toml", image or "unset", cache_dir, **overrides)
         env = base_env(**({"NGC_API_KEY": key} if key else {}))
-        return Deployment(
-            name=name, port=free_port(), cache_dir=cache_dir, profile=profile, env=env
-        )
+        return Deployment(name=name, port=free_port(), cache_dir=cache_dir, profile=profile, env=env)
 
     yield make
     import docker.errors
@@ -105,16 +99,12 @@ def deployment(make_deployment, registry_image: str) -> Deployment:
 
 
 @pytest.fixture(scope="module")
-def sim_deployment(
-    tmp_path_factory, docker_client, sim_image: str
-) -> Iterator[SimDeployment]:
+def sim_deployment(tmp_path_factory, docker_client, sim_image: str) -> Iterator[SimDeployment]:
     """A simulator launched by `nimctl up --profile sim`, shared by a module's client-usage tests."""
     name = f"nimctl-it-sim-{RUN_ID}-{uuid.uuid4().hex[:6]}"
     port = free_port()
     cache_dir = tmp_path_factory.mktemp("sim-cache")
-    env = base_env(
-        NIMCTL_CACHE_DIR=str(cache_dir), NIMCTL_LOG_DIR=str(cache_dir.parent / "logs")
-    )
+    env = base_env(NIMCTL_CACHE_DIR=str(cache_dir), NIMCTL_LOG_DIR=str(cache_dir.parent / "logs"))
     run_nimctl(
         "up",
         "--profile",

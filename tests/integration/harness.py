@@ -18,9 +18,7 @@ from pathlib import Path
 import pytest
 
 REGISTRY_USER = "$oauthtoken"
-TEST_KEY = "nvapi-TESTKEY-" + secrets.token_hex(
-    12
-)  # recognisable, so leak tests can grep for it
+TEST_KEY = "nvapi-TESTKEY-" + secrets.token_hex(12)  # recognisable, so leak tests can grep for it
 SIM_REPOSITORY = "nim/mistralai/mistral-small-4-119b-2603-sim"
 SIM_TAG = "1.7.0-sim"
 TEST_LABEL = "io.nimctl.test-run"
@@ -65,9 +63,7 @@ def start_registry(workdir: Path, key: str, port: int) -> subprocess.Popen:
         unavailable("docker-registry not installed; run scripts/setup-engine.sh")
     htpasswd = shutil.which("htpasswd")
     if htpasswd is None:
-        unavailable(
-            "htpasswd not installed (apache2-utils); run scripts/setup-engine.sh"
-        )
+        unavailable("htpasswd not installed (apache2-utils); run scripts/setup-engine.sh")
     # -i reads the password from stdin: the key never appears in a process list
     with open(workdir / "htpasswd", "w") as out:
         subprocess.run(
@@ -99,18 +95,14 @@ def start_registry(workdir: Path, key: str, port: int) -> subprocess.Popen:
             break
         time.sleep(0.1)
     process.kill()
-    pytest.fail(
-        f"the registry did not start: {(workdir / 'registry.log').read_text()[-500:]}"
-    )
+    pytest.fail(f"the registry did not start: {(workdir / 'registry.log').read_text()[-500:]}")
 
 
 def push(docker_client, source: str, target: str, key: str) -> None:
     repository, _, tag = target.rpartition(":")
     docker_client.images.get(source).tag(repository, tag)
     auth = {"username": REGISTRY_USER, "password": key}
-    for event in docker_client.api.push(
-        repository, tag=tag, auth_config=auth, stream=True, decode=True
-    ):
+    for event in docker_client.api.push(repository, tag=tag, auth_config=auth, stream=True, decode=True):
         if "error" in event or "errorDetail" in event:
             raise RuntimeError(f"push failed: {event}")
 
@@ -136,14 +128,8 @@ def base_env(**extra: str) -> dict[str, str]:
         "IMG_NAME",
         "CONTAINER_NAME",
     )
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in dropped and not k.startswith("NIMCTL_")
-    }
-    env["XDG_RUNTIME_DIR"] = os.environ.get(
-        "NIMCTL_TEST_RUNTIME_DIR", tempfile.gettempdir()
-    )
+    env = {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith("NIMCTL_")}
+    env["XDG_RUNTIME_DIR"] = os.environ.get("NIMCTL_TEST_RUNTIME_DIR", tempfile.gettempdir())
     env["COLUMNS"] = "200"  # wide tables, so assertions see whole values
     env.update(extra)
     return env
@@ -161,7 +147,9 @@ class Result:
         return self.stdout + self.stderr
 
     def __repr__(self) -> str:  # shown by pytest on failure
-        return f"nimctl {' '.join(self.args)} -> {self.returncode}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+        return (
+            f"nimctl {' '.join(self.args)} -> {self.returncode}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+        )
 
 
 def run_nimctl(
@@ -177,9 +165,7 @@ def run_nimctl(
         text=True,
         timeout=timeout,
     )
-    result = Result(
-        list(args), completed.returncode, completed.stdout, completed.stderr
-    )
+    result = Result(list(args), completed.returncode, completed.stdout, completed.stderr)
     if check:
         assert result.returncode == 0, repr(result)
     return result
@@ -202,18 +188,16 @@ class Deployment:
     def nimctl(self, *args: str, **kwargs) -> Result:
         return run_nimctl(*args, env=kwargs.pop("env", self.env), **kwargs)
 
+    def up_args(self, *extra: str) -> list[str]:
+        return ["up", "--profile", str(self.profile), "--name", self.name, "--port", str(self.port), *extra]
+
     def up(self, *extra: str, **kwargs) -> Result:
-        return self.nimctl(
-            "up",
-            "--profile",
-            str(self.profile),
-            "--name",
-            self.name,
-            "--port",
-            str(self.port),
-            *extra,
-            **kwargs,
-        )
+        return self.nimctl(*self.up_args(*extra), **kwargs)
+
+    def spawn_up(self, *extra: str, **popen_kwargs) -> subprocess.Popen:
+        """`nimctl up` as a running process, for tests that signal it or race it."""
+        command = [sys.executable, "-m", "nimctl", *self.up_args(*extra)]
+        return subprocess.Popen(command, env=self.env, text=True, **popen_kwargs)
 
 
 def write_profile(path: Path, image: str, cache_dir: Path, **overrides) -> Path:
@@ -235,11 +219,7 @@ def write_profile(path: Path, image: str, cache_dir: Path, **overrides) -> Path:
     values.update(overrides)
     lines = []
     for key, value in values.items():
-        lines.append(
-            f"{key} = {value!r}".replace("'", '"')
-            if isinstance(value, str)
-            else f"{key} = {value}"
-        )
+        lines.append(f"{key} = {value!r}".replace("'", '"') if isinstance(value, str) else f"{key} = {value}")
     lines.append("[env]")
     lines.extend(f'{key} = "{value}"' for key, value in env.items())
     path.write_text("\n".join(lines) + "\n")

@@ -17,7 +17,14 @@ BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench.py"
 
 
 def run_bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(BENCH), *args], check=False, env=base_env(), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(BENCH), *args],
+        check=False,
+        env=base_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_help_exits_zero_and_lists_the_figures() -> None:

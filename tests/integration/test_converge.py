@@ -10,7 +10,12 @@ from tests.integration.harness import Deployment
 
 def state_of(docker_client, name: str) -> dict:
     attrs = docker_client.api.inspect_container(name)
-    return {"id": attrs["Id"], "started": attrs["State"]["StartedAt"], "restarts": attrs["RestartCount"], "env": attrs["Config"]["Env"]}
+    return {
+        "id": attrs["Id"],
+        "started": attrs["State"]["StartedAt"],
+        "restarts": attrs["RestartCount"],
+        "env": attrs["Config"]["Env"],
+    }
 
 
 def test_unchanged_up_does_nothing_quickly(deployment: Deployment, docker_client) -> None:

@@ -22,7 +22,9 @@ def test_doctor_passes_on_this_engine(deployment: Deployment) -> None:
     assert checks["gpu support"]["status"] == "pass"  # the nvidia runtime is registered
     assert checks["ngc key"]["status"] == "skip"  # a loopback registry, not nvcr.io
     assert checks["host port"]["status"] == "pass"
-    assert all(line.split()[0] in ("pass", "skip", "warn") for line in result.stderr.splitlines() if not line.startswith(" "))
+    assert all(
+        line.split()[0] in ("pass", "skip", "warn") for line in result.stderr.splitlines() if not line.startswith(" ")
+    )
 
 
 def test_doctor_reports_each_failure_with_a_hint(tmp_path: Path) -> None:
@@ -34,7 +36,14 @@ def test_doctor_reports_each_failure_with_a_hint(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         env = base_env()  # no NGC_API_KEY, default nvcr.io image
         result = run_nimctl(
-            "doctor", "--port", str(port), "--cache-dir", str(locked), "--runtime", "no-such-runtime", "--json",
+            "doctor",
+            "--port",
+            str(port),
+            "--cache-dir",
+            str(locked),
+            "--runtime",
+            "no-such-runtime",
+            "--json",
             env={**env, "NIMCTL_USER": "4321:4321"},
         )
     assert result.returncode == 8, repr(result)
@@ -71,7 +80,9 @@ def test_engine_down_in_doctor() -> None:
 
 def test_low_disk_is_a_warning_not_a_failure(deployment: Deployment) -> None:
     env = {**deployment.env, "NIMCTL_MIN_FREE_DISK_GB": "1000000000"}
-    result = deployment.nimctl("doctor", "--profile", str(deployment.profile), "--port", str(deployment.port), "--json", env=env)
+    result = deployment.nimctl(
+        "doctor", "--profile", str(deployment.profile), "--port", str(deployment.port), "--json", env=env
+    )
     assert result.returncode == 0, repr(result)
     check = checks_of(result)["free disk"]
     assert check["status"] == "warn" and "--cache-dir" in check["hint"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -52,7 +51,9 @@ def test_wrong_key_is_rejected_without_retries(make_deployment, registry_image: 
     assert_cache_intact(cache)
 
 
-def test_missing_tag_and_missing_repository_say_which(make_deployment, registry: Registry, registry_image: str, docker_client) -> None:
+def test_missing_tag_and_missing_repository_say_which(
+    make_deployment, registry: Registry, registry_image: str, docker_client
+) -> None:
     no_tag = make_deployment(registry.image(tag="9.9.9-nope"))
     result = no_tag.up("--no-smoke")
     assert result.returncode == 4, repr(result)
@@ -66,7 +67,9 @@ def test_missing_tag_and_missing_repository_say_which(make_deployment, registry:
     assert containers_named(docker_client, no_repo.name) == []
 
 
-def test_transient_registry_outage_is_retried_then_succeeds(make_deployment, registry_image: str, tmp_path: Path, docker_client) -> None:
+def test_transient_registry_outage_is_retried_then_succeeds(
+    make_deployment, registry_image: str, tmp_path: Path, docker_client
+) -> None:
     from tests.integration.harness import TEST_KEY, push
 
     port = free_port()
@@ -109,7 +112,9 @@ def test_unreachable_registry_fails_after_bounded_retries(make_deployment, docke
 
 
 def test_crash_during_startup_is_noticed_at_once(make_deployment, registry_image: str, docker_client) -> None:
-    deployment = make_deployment(registry_image, env={"SIM_CRASH_AFTER": "1.5", "SIM_CRASH_CODE": "3", "SIM_STARTUP_DELAY": "60"})
+    deployment = make_deployment(
+        registry_image, env={"SIM_CRASH_AFTER": "1.5", "SIM_CRASH_CODE": "3", "SIM_STARTUP_DELAY": "60"}
+    )
     cache = seed_cache(deployment)
     result = deployment.up("--no-smoke", "--timeout", "60")
     assert result.returncode == 5, repr(result)
@@ -151,14 +156,12 @@ def test_readiness_timeout_removes_the_container(make_deployment, registry_image
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_interrupt_during_the_wait_removes_the_container(make_deployment, registry_image: str, docker_client, sig: int) -> None:
+def test_interrupt_during_the_wait_removes_the_container(
+    make_deployment, registry_image: str, docker_client, sig: int
+) -> None:
     deployment = make_deployment(registry_image, env={"SIM_STARTUP_DELAY": "120"})
     cache = seed_cache(deployment)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "nimctl", "up", "--profile", str(deployment.profile), "--name", deployment.name,
-         "--port", str(deployment.port), "--no-smoke"],
-        env=deployment.env, stderr=subprocess.PIPE, text=True,
-    )
+    process = deployment.spawn_up("--no-smoke", stderr=subprocess.PIPE)
     seen = ""
     for line in process.stderr:  # wait until it is waiting for readiness
         seen += line
@@ -174,11 +177,7 @@ def test_interrupt_during_the_wait_removes_the_container(make_deployment, regist
 
 def test_interrupt_during_the_pull_leaves_nothing(make_deployment, registry_image: str, docker_client) -> None:
     deployment = make_deployment(registry_image)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "nimctl", "up", "--profile", str(deployment.profile), "--name", deployment.name,
-         "--port", str(deployment.port), "--no-smoke", "--pull", "always"],
-        env=deployment.env, stderr=subprocess.PIPE, text=True,
-    )
+    process = deployment.spawn_up("--no-smoke", "--pull", "always", stderr=subprocess.PIPE)
     for line in process.stderr:
         if "logging in" in line or "pulling" in line:
             break
@@ -188,7 +187,9 @@ def test_interrupt_during_the_pull_leaves_nothing(make_deployment, registry_imag
     assert containers_named(docker_client, deployment.name) == []
 
 
-def test_container_dying_after_ready_shows_in_status_and_up_brings_it_back(deployment: Deployment, docker_client) -> None:
+def test_container_dying_after_ready_shows_in_status_and_up_brings_it_back(
+    deployment: Deployment, docker_client
+) -> None:
     deployment.up("--no-smoke", "--env", "SIM_EXIT_AFTER_READY=1", check=True)
     deadline = time.monotonic() + 15
     while docker_client.api.inspect_container(deployment.name)["State"]["Status"] == "running":
@@ -207,10 +208,9 @@ def test_container_dying_after_ready_shows_in_status_and_up_brings_it_back(deplo
 
 
 def test_two_concurrent_ups_give_one_container(deployment: Deployment, docker_client) -> None:
-    args = [sys.executable, "-m", "nimctl", "up", "--profile", str(deployment.profile), "--name", deployment.name,
-            "--port", str(deployment.port), "--no-smoke", "--json"]
-    first = subprocess.Popen(args, env=deployment.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    second = subprocess.Popen(args, env=deployment.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first, second = (
+        deployment.spawn_up("--no-smoke", "--json", stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)
+    )
     outputs = [process.communicate(timeout=120) for process in (first, second)]
     assert first.returncode == 0 and second.returncode == 0, outputs
     actions = sorted(json.loads(out)["action"] for out, _ in outputs)

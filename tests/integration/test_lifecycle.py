@@ -16,7 +16,9 @@ def inspect(docker_client, name: str) -> dict:
     return docker_client.api.inspect_container(name)
 
 
-def test_up_pulls_with_login_and_runs_nvidias_docker_run(deployment: Deployment, docker_client, registry: Registry, registry_image: str) -> None:
+def test_up_pulls_with_login_and_runs_nvidias_docker_run(
+    deployment: Deployment, docker_client, registry: Registry, registry_image: str
+) -> None:
     untag(docker_client, registry_image)  # make this up pull, whatever ran before
     result = deployment.up("--no-smoke", "--json", "--max-images", "7", "--env", "NIM_LOG_LEVEL=INFO")
     assert result.returncode == 0, repr(result)
@@ -46,7 +48,9 @@ def test_up_pulls_with_login_and_runs_nvidias_docker_run(deployment: Deployment,
     assert attrs["Config"]["Labels"]["io.nimctl.profile"] == deployment.profile.stem
     # the engine's GPU path ran: it gave the container NVIDIA_VISIBLE_DEVICES (the simulator checks it)
     # (in the main process's environment; an exec'd process only gets Config.Env)
-    main_env = docker_client.containers.get(deployment.name).exec_run(["/usr/bin/python3.11", "-c", "print(open('/proc/1/environ').read())"])
+    main_env = docker_client.containers.get(deployment.name).exec_run(
+        ["/usr/bin/python3.11", "-c", "print(open('/proc/1/environ').read())"]
+    )
     assert "NVIDIA_VISIBLE_DEVICES=" in main_env.output.decode()
 
     with urllib.request.urlopen(f"{deployment.url}/v1/health/ready", timeout=5) as response:
@@ -90,7 +94,9 @@ def test_status_logs_down(deployment: Deployment, docker_client) -> None:
 
 
 def test_down_never_touches_a_foreign_container(docker_client, sim_image: str, deployment: Deployment) -> None:
-    foreign = docker_client.containers.create(sim_image, name=deployment.name + "-foreign", labels={"io.nimctl.test-run": "x"})
+    foreign = docker_client.containers.create(
+        sim_image, name=deployment.name + "-foreign", labels={"io.nimctl.test-run": "x"}
+    )
     try:
         result = deployment.nimctl("down", "--name", foreign.name)
         assert result.returncode == 0
@@ -140,7 +146,9 @@ def test_logs_follow_streams_new_lines(deployment: Deployment) -> None:
     deployment.up("--no-smoke", check=True)
     process = subprocess.Popen(
         [sys.executable, "-m", "nimctl", "logs", "--name", deployment.name, "-f", "--tail", "1"],
-        env=deployment.env, stdout=subprocess.PIPE, text=True,
+        env=deployment.env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         first = process.stdout.readline()

@@ -29,7 +29,20 @@ def test_key_never_leaks(make_deployment, registry_image: str, registry, tmp_pat
     outputs.append(ok.nimctl("config", "show", "--profile", str(ok.profile)))
     outputs.append(ok.nimctl("config", "show", "--profile", str(ok.profile), "--json"))
     outputs.append(ok.nimctl("doctor", "--profile", str(ok.profile), "--json"))
-    outputs.append(ok.nimctl("up", "--profile", str(ok.profile), "--name", ok.name, "--port", "1", "--env", f"NGC_API_KEY={TEST_KEY}", "--no-smoke"))
+    outputs.append(
+        ok.nimctl(
+            "up",
+            "--profile",
+            str(ok.profile),
+            "--name",
+            ok.name,
+            "--port",
+            "1",
+            "--env",
+            f"NGC_API_KEY={TEST_KEY}",
+            "--no-smoke",
+        )
+    )
     outputs.append(bad.up("--pull", "always", "--no-smoke"))  # registry rejects: the wrong key must not leak either
     outputs.append(crash.up("--no-smoke"))
     outputs.append(slow.up("--no-smoke", "--timeout", "2"))

@@ -76,8 +76,9 @@ def run_sim(docker_client, sim_image, cache_dir) -> Callable[..., docker.models.
     """Start a simulator container like `docker run --gpus all --shm-size 2g ...`; removed afterwards."""
     started: list = []
 
-    def run(env: dict[str, str | None] | None = None, *, gpu: bool = True, shm_size: str = "2g",
-            cache_mode: str = "rw"):
+    def run(
+        env: dict[str, str | None] | None = None, *, gpu: bool = True, shm_size: str = "2g", cache_mode: str = "rw"
+    ):
         environment = {"NGC_API_KEY": "nvapi-integration-test", "SIM_STARTUP_DELAY": "0.5", **(env or {})}
         container = docker_client.containers.run(
             sim_image.id,
@@ -181,8 +182,11 @@ def test_container_goes_live_then_ready_serves_and_stops_on_sigterm(run_sim, cac
     assert [m["id"] for m in models["data"]] == [DEFAULT_MODEL]
     answer = httpx.post(
         base + "/v1/chat/completions",
-        json={"model": DEFAULT_MODEL, "messages": [{"role": "user", "content": "Hello from the test"}],
-              "max_tokens": 64},
+        json={
+            "model": DEFAULT_MODEL,
+            "messages": [{"role": "user", "content": "Hello from the test"}],
+            "max_tokens": 64,
+        },
         timeout=10,
     )
     assert answer.status_code == 200, answer.text

@@ -7,7 +7,9 @@ from nimctl.plan import Action, Desired, Observed, reconcile
 DESIRED = Desired(name="nim", config_hash="h1", image_id="sha256:img1")
 
 
-def observed(state: str = "running", config_hash: str | None = "h1", image_id: str | None = "sha256:img1", managed: bool = True) -> Observed:
+def observed(
+    state: str = "running", config_hash: str | None = "h1", image_id: str | None = "sha256:img1", managed: bool = True
+) -> Observed:
     return Observed(name="nim", id="c1", state=state, managed=managed, config_hash=config_hash, image_id=image_id)
 
 

@@ -37,9 +37,16 @@ def test_board_folds_a_recorded_pull() -> None:
 def test_classify_registry_errors() -> None:
     auth = classify_registry_error("Get http://127.0.0.1:5000/v2/: unauthorized: authentication required", "img")
     assert isinstance(auth, RegistryAuthError) and "rejected the NGC key" in auth.message
-    assert isinstance(classify_registry_error("manifest for 127.0.0.1:5000/x:nope not found: manifest unknown", "x:nope"), ImageNotFound)
-    assert isinstance(classify_registry_error("repository 127.0.0.1:5000/nope not found: name unknown", "nope"), ImageNotFound)
-    assert isinstance(classify_registry_error("received unexpected HTTP status: 503 Service Unavailable", "x"), TransientPullError)
+    assert isinstance(
+        classify_registry_error("manifest for 127.0.0.1:5000/x:nope not found: manifest unknown", "x:nope"),
+        ImageNotFound,
+    )
+    assert isinstance(
+        classify_registry_error("repository 127.0.0.1:5000/nope not found: name unknown", "nope"), ImageNotFound
+    )
+    assert isinstance(
+        classify_registry_error("received unexpected HTTP status: 503 Service Unavailable", "x"), TransientPullError
+    )
     assert isinstance(classify_registry_error("read: connection reset by peer", "x"), TransientPullError)
     other = classify_registry_error("invalid reference format", "x")
     assert type(other) is PullError

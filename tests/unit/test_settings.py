@@ -125,7 +125,13 @@ def test_env_profile_variable_selects_the_profile() -> None:
 
 @pytest.mark.parametrize(
     ("text", "size"),
-    [("32GB", 32 * 1024**3), ("32g", 32 * 1024**3), ("512MiB", 512 * 1024**2), ("1024", 1024), ("1.5g", int(1.5 * 1024**3))],
+    [
+        ("32GB", 32 * 1024**3),
+        ("32g", 32 * 1024**3),
+        ("512MiB", 512 * 1024**2),
+        ("1024", 1024),
+        ("1.5g", int(1.5 * 1024**3)),
+    ],
 )
 def test_parse_size(text: str, size: int) -> None:
     assert parse_size(text) == size
@@ -162,4 +168,7 @@ def test_key_given_in_the_env_table_becomes_the_secret() -> None:
     s = load_settings({"env": {"NGC_API_KEY": "nvapi-via-env-flag"}}, environ={}).settings
     assert "NGC_API_KEY" not in s.env
     assert s.ngc_api_key is not None and s.ngc_api_key.get_secret_value() == "nvapi-via-env-flag"
-    assert load_settings({}, profile="sim", environ={"NGC_API_KEY": "nvapi-real"}).settings.ngc_api_key.get_secret_value() == "nvapi-real"
+    assert (
+        load_settings({}, profile="sim", environ={"NGC_API_KEY": "nvapi-real"}).settings.ngc_api_key.get_secret_value()
+        == "nvapi-real"
+    )

@@ -87,7 +87,7 @@ def sse_chunks(response: httpx.Response) -> list[dict]:
     events = response.text.split("\n\n")
     assert events[-1] == "" and events[-2] == "data: [DONE]", response.text[-200:]
     assert all(event.startswith("data: ") for event in events[:-1])
-    return [json.loads(event[len("data: "):]) for event in events[:-2]]
+    return [json.loads(event[len("data: ") :]) for event in events[:-2]]
 
 
 def deltas(chunks: list[dict], key: str) -> list[str]:
@@ -211,7 +211,10 @@ def test_server_py_imports_on_bare_python_with_stdlib_only_and_no_side_effects()
     )
     result = subprocess.run(
         ["/usr/bin/python3.11", "-I", "-S", "-c", script, str(SERVER_PY.parent)],
-        capture_output=True, text=True, timeout=30, check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "['server'] 1"  # nothing but the stdlib, no threads started
@@ -273,8 +276,9 @@ def container_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
 
 
 def run_main(env: dict[str, str], timeout: float = 10) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-u", str(SERVER_PY)], env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-u", str(SERVER_PY)], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 @pytest.mark.parametrize(
@@ -316,8 +320,9 @@ def status_of(url: str) -> int | None:
 def test_main_goes_live_then_ready_and_exits_0_on_sigterm(tmp_path):
     env = container_env(tmp_path, SIM_STARTUP_DELAY="0.6")
     base = f"http://127.0.0.1:{env['NIM_SERVER_PORT']}"
-    process = subprocess.Popen([sys.executable, "-u", str(SERVER_PY)], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-u", str(SERVER_PY)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         wait_for(lambda: status_of(base + "/v1/health/live") == 200, 10, "live")
         assert status_of(base + "/v1/health/ready") == 503
@@ -340,8 +345,9 @@ def test_main_goes_live_then_ready_and_exits_0_on_sigterm(tmp_path):
 
 def test_main_exits_0_on_sigterm_while_still_loading(tmp_path):
     env = container_env(tmp_path, SIM_STARTUP_DELAY="30")
-    process = subprocess.Popen([sys.executable, "-u", str(SERVER_PY)], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-u", str(SERVER_PY)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         wait_for(lambda: status_of(f"http://127.0.0.1:{env['NIM_SERVER_PORT']}/v1/health/live") == 200, 10, "live")
         process.send_signal(signal.SIGTERM)
@@ -759,8 +765,13 @@ def test_example_value_fills_schemas():
         "required": ["tags", "when", "limit", "ratio", "mode", "nested", "code"],
     }
     assert example_value(schema, "Oslo") == {
-        "tags": ["Oslo", "Oslo"], "when": "2026-01-01", "limit": 10, "ratio": 0.5, "mode": "fast",
-        "nested": {"flag": True}, "code": "Oslox",
+        "tags": ["Oslo", "Oslo"],
+        "when": "2026-01-01",
+        "limit": 10,
+        "ratio": 0.5,
+        "mode": "fast",
+        "nested": {"flag": True},
+        "code": "Oslox",
     }
 
 
