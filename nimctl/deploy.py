@@ -30,7 +30,7 @@ from nimctl.errors import (
 )
 from nimctl.locking import deployment_lock
 from nimctl.plan import Action, Desired, Plan, reconcile
-from nimctl.preflight import FAIL, WARN, Check, run_checks
+from nimctl.preflight import FAIL, WARN, Check, ensure_cache_dir, run_checks
 from nimctl.readiness import ExitedDuringStartup, NotReadyInTime, probe, wait_until_ready
 from nimctl.settings import LoadedSettings, Settings
 from nimctl.spec import ContainerSpec, build_spec, registry_of, split_reference
@@ -169,7 +169,6 @@ def _preflight(
         engine,
         needs_pull=needs_pull and not settings.build,
         port_held_by_own_container=held_by_own,
-        create_cache=True,
     )
     for check in checks:
         if check.status == WARN:
@@ -254,7 +253,7 @@ def _execute(engine: Engine, plan: Plan, spec: ContainerSpec, existing_id: str |
     if plan.action is Action.START:
         assert existing_id is not None
         return existing_id
-    settings.cache_dir.mkdir(parents=True, exist_ok=True)  # never emptied or rewritten
+    ensure_cache_dir(settings)
     return engine.create(spec)
 
 

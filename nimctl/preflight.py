@@ -104,28 +104,16 @@ def writable_by(path: Path, uid: int, gid: int) -> bool:
     return bool(mode & stat.S_IWOTH and mode & stat.S_IXOTH)
 
 
-def check_cache_dir(settings: Settings, create: bool = True) -> Check:
-    """The cache dir exists (created if missing, never emptied) and the container's uid can write it."""
+def check_cache_dir(settings: Settings) -> Check:
+    """The cache dir exists, or can be created, and the container's uid can write it. Creates nothing."""
     path = settings.cache_dir
     uid, gid = _uid_gid(settings.run_as)
-    try:
-        if create:
-            path.mkdir(parents=True, exist_ok=True)
-        elif not path.exists():
-            parent = nearest_existing(path)
-            ok = writable_by(parent, os.getuid(), os.getgid())
-            return Check(
-                "cache dir",
-                PASS if ok else FAIL,
-                f"{path} will be created" if ok else f"cannot create {path}",
-                "" if ok else f"create it yourself and chown it to {settings.run_as}",
-            )
-    except OSError as exc:
+    if not path.exists():
+        parent = nearest_existing(path)
+        if parent.is_dir() and writable_by(parent, os.getuid(), os.getgid()):
+            return Check("cache dir", PASS, f"{path} will be created for {uid}:{gid}")
         return Check(
-            "cache dir",
-            FAIL,
-            f"cannot create {path}: {exc.strerror}",
-            f"create it yourself and chown it to {settings.run_as}",
+            "cache dir", FAIL, f"cannot create {path}", f"create it yourself and chown it to {settings.run_as}"
         )
     if not path.is_dir():
         return Check("cache dir", FAIL, f"{path} is not a directory", "point LOCAL_NIM_CACHE at a directory")
@@ -137,6 +125,17 @@ def check_cache_dir(settings: Settings, create: bool = True) -> Check:
             f"sudo chown -R {uid}:{gid} {path}  (or choose --cache-dir)",
         )
     return Check("cache dir", PASS, f"{path} writable by {uid}:{gid}")
+
+
+def ensure_cache_dir(settings: Settings) -> None:
+    """Create the cache dir if missing (never touching what is in it), owned by the container's user."""
+    path = settings.cache_dir
+    if path.is_dir():
+        return
+    path.mkdir(parents=True)
+    uid, gid = _uid_gid(settings.run_as)
+    if os.getuid() == 0 and (uid, gid) != (0, 0):
+        os.chown(path, uid, gid)  # a root-run nimctl starting a NIM as another user
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -184,13 +183,12 @@ def run_checks(
     *,
     needs_pull: bool,
     port_held_by_own_container: bool,
-    create_cache: bool,
 ) -> list[Check]:
     info = engine.engine_info() if engine is not None else None
     return [
         check_gpu_support(settings, info),
         check_ngc_key(settings, needs_pull),
-        check_cache_dir(settings, create=create_cache),
+        check_cache_dir(settings),
         check_port(settings, port_held_by_own_container),
         check_disk(settings),
     ]

@@ -46,7 +46,6 @@ def doctor(
             engine,
             needs_pull=needs_pull and not settings.build,
             port_held_by_own_container=held,
-            create_cache=False,
         ),
     ]
     if json_output:

@@ -89,3 +89,24 @@ def test_low_disk_is_a_warning_not_a_failure(deployment: Deployment) -> None:
     up = deployment.up("--no-smoke", env=env)
     assert up.returncode == 0, repr(up)
     assert "warning: free disk" in up.stderr
+
+
+def test_failed_preflight_creates_nothing(tmp_path: Path) -> None:
+    cache = tmp_path / "not-yet" / "nim"
+    result = run_nimctl("up", "--cache-dir", str(cache), env=base_env())  # no NGC key for nvcr.io
+    assert result.returncode == 8, repr(result)
+    assert "ngc key" in result.stderr
+    assert not cache.exists() and not cache.parent.exists()
+
+
+def test_up_creates_a_missing_cache_dir_for_the_containers_user(make_deployment, registry_image: str, docker_client) -> None:
+    import os
+
+    deployment = make_deployment(registry_image)
+    cache = deployment.cache_dir / "new" / "nim"
+    result = deployment.up("--no-smoke", "--cache-dir", str(cache), "--user", "4321:4321")
+    assert result.returncode == 0, repr(result)
+    assert cache.is_dir()
+    if os.getuid() == 0:
+        assert (cache.stat().st_uid, cache.stat().st_gid) == (4321, 4321)
+    assert docker_client.api.inspect_container(deployment.name)["Config"]["User"] == "4321:4321"
