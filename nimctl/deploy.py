@@ -134,16 +134,18 @@ def _up_locked(
     plan = reconcile(Desired(spec.name, spec.config_hash, image_id), observed, force_recreate=options.force_recreate)
     report.step(f"{spec.name}: {plan.action.value} ({plan.reason})")
 
-    container_id = _execute(engine, plan, spec, existing.id if existing else None, settings)
+    container_id: str | None = None
     try:
+        container_id = _execute(engine, plan, spec, existing.id if existing else None, settings)
         _wait_ready(engine, container_id, spec, settings, report)
-    except (KeyboardInterrupt, Interrupted):
-        if plan.changes_anything:  # only what this run started; the cache is never touched
+    except KeyboardInterrupt:
+        if container_id and plan.changes_anything:  # only what this run started; the cache is never touched
             engine.stop_and_remove(container_id, timeout=5)
             report.step(f"interrupted: removed {spec.name}; the cache at {settings.cache_dir} is untouched")
         raise Interrupted("interrupted", hint="nothing was left running") from None
     except NimctlError as failure:
-        _handle_failed_start(engine, container_id, spec, settings, options, failure, report)
+        if container_id:
+            _handle_failed_start(engine, container_id, plan, spec, settings, options, failure)
         raise
 
     result = UpResult(
@@ -287,29 +289,36 @@ def _wait_ready(engine: Engine, container_id: str, spec: ContainerSpec, settings
 def _handle_failed_start(
     engine: Engine,
     container_id: str,
+    plan: Plan,
     spec: ContainerSpec,
     settings: Settings,
     options: UpOptions,
     failure: NimctlError,
-    report: Reporter,
 ) -> None:
-    """Attach the log tail and the saved log's path to the error; remove the container."""
-    if not isinstance(failure, (ContainerExited, ReadinessTimeout)):
-        return
-    secret = settings.ngc_api_key
-    full_log = redact(engine.logs(container_id), secret)
-    log_path = save_log(settings.log_dir, spec.name, full_log)
-    failure.details = full_log.rstrip("\n").splitlines()[-LOG_TAIL_LINES:]
-    failure.details.insert(0, f"--- last {LOG_TAIL_LINES} log lines of {spec.name} (full log: {log_path}) ---")
+    """Attach the log tail and the saved log's path to the error; remove the container.
+
+    A container that ran and failed is removed whoever started it; one the engine refused to
+    start is removed only if this run created it. --keep-on-failure keeps either.
+    """
+    ran = isinstance(failure, (ContainerExited, ReadinessTimeout))
+    full_log = redact(engine.logs(container_id), settings.ngc_api_key) if ran else ""
+    log_path = None
+    if full_log.strip():
+        log_path = save_log(settings.log_dir, spec.name, full_log)
+        failure.details = full_log.rstrip("\n").splitlines()[-LOG_TAIL_LINES:]
+        failure.details.insert(0, f"--- last {LOG_TAIL_LINES} log lines of {spec.name} (full log: {log_path}) ---")
     if options.keep_on_failure:
-        failure.hint = (
-            f"the container was kept (--keep-on-failure): `nimctl logs --name {spec.name}`; full log: {log_path}"
-        )
-        if isinstance(failure, ReadinessTimeout):
-            pass  # it keeps running, as asked
+        if log_path:
+            failure.hint = (
+                f"the container was kept (--keep-on-failure): `nimctl logs --name {spec.name}`; full log: {log_path}"
+            )
         return
-    engine.stop_and_remove(container_id, timeout=settings.stop_timeout if isinstance(failure, ReadinessTimeout) else 5)
-    failure.hint = f"full log: {log_path}; the container was removed (--keep-on-failure keeps it)"
+    if ran or plan.changes_anything:
+        engine.stop_and_remove(
+            container_id, timeout=settings.stop_timeout if isinstance(failure, ReadinessTimeout) else 5
+        )
+        if log_path:
+            failure.hint = f"full log: {log_path}; the container was removed (--keep-on-failure keeps it)"
 
 
 def save_log(directory: Path, name: str, text: str) -> Path:

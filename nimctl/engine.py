@@ -22,6 +22,7 @@ from pydantic import SecretStr
 
 from nimctl.errors import (
     ConfigError,
+    ContainerExited,
     EngineUnreachable,
     ImageNotFound,
     NimctlError,
@@ -408,6 +409,15 @@ class Engine:
         if exc.status_code == 409:
             return PreflightFailed(
                 f"cannot {action} {what}: {_one_line(text, 200)}", hint="`nimctl status` shows what runs"
+            )
+        if action == "start":  # e.g. the image's entrypoint is missing: the container never ran
+            return ContainerExited(
+                f"cannot start container {what}: {_one_line(text, 200)}",
+                hint="the engine refused to run it; check the image and the runtime settings",
+            )
+        if exc.status_code == 400:  # the engine rejected the container's configuration
+            return ConfigError(
+                f"cannot {action} container {what}: {_one_line(text, 200)}", hint="check the profile's settings"
             )
         return NimctlError(f"cannot {action} container {what}: {_one_line(text, 200)}", hint="see the engine's log")
 

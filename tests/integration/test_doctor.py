@@ -99,7 +99,9 @@ def test_failed_preflight_creates_nothing(tmp_path: Path) -> None:
     assert not cache.exists() and not cache.parent.exists()
 
 
-def test_up_creates_a_missing_cache_dir_for_the_containers_user(make_deployment, registry_image: str, docker_client) -> None:
+def test_up_creates_a_missing_cache_dir_for_the_containers_user(
+    make_deployment, registry_image: str, docker_client
+) -> None:
     import os
 
     deployment = make_deployment(registry_image)

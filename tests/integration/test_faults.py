@@ -264,3 +264,19 @@ def test_engine_unreachable_has_its_own_exit_code() -> None:
         assert result.returncode == 3, repr(result)
         assert "cannot reach the Docker engine" in error_line(result.stderr)
         assert "DOCKER_HOST" in result.stderr
+
+
+def test_engine_refusing_to_start_leaves_no_created_container(make_deployment, sim_image: str, docker_client) -> None:
+    import io
+
+    broken = "nimctl-test-broken-entrypoint:latest"
+    dockerfile = f'FROM {sim_image}\nENTRYPOINT ["/no/such/binary"]\n'.encode()
+    docker_client.images.build(fileobj=io.BytesIO(dockerfile), tag=broken, rm=True)
+    try:
+        deployment = make_deployment(broken)
+        result = deployment.up("--no-smoke", "--pull", "never")
+        assert result.returncode == 5, repr(result)
+        assert "cannot start container" in error_line(result.stderr)
+        assert containers_named(docker_client, deployment.name) == []
+    finally:
+        docker_client.images.remove(broken, force=True)
