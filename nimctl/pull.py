@@ -54,35 +54,57 @@ class LayerBoard:
 
 
 class PullDisplay:
-    """Per-layer progress bars on stderr while a pull runs (a context manager)."""
+    """The pull's progress on stderr (a context manager).
+
+    On a terminal: live per-layer bars. Elsewhere (CI logs, pipes): one line each time a layer's
+    status changes, so a log shows the pull without thousands of progress updates.
+    """
 
     def __init__(self, console: Any, image: str):
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
-
         self.board = LayerBoard()
-        self._tasks: dict[str, Any] = {}
-        self._progress = Progress(
-            TextColumn("[bold]{task.fields[layer]}"),
-            TextColumn("{task.fields[status]:<18}"),
-            BarColumn(),
-            DownloadColumn(),
-            console=console,
-            transient=False,
-        )
-        self._image = image
         self._console = console
+        self._image = image
+        self._live = bool(getattr(console, "is_terminal", False))
+        self._tasks: dict[str, Any] = {}
+        self._shown_status: dict[str, str] = {}
+        self._progress: Any = None
+        if self._live:
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+            self._progress = Progress(
+                TextColumn("[bold]{task.fields[layer]}"),
+                TextColumn("{task.fields[status]:<18}"),
+                BarColumn(),
+                DownloadColumn(),
+                console=console,
+                transient=False,
+            )
 
     def __enter__(self) -> PullDisplay:
-        self._console.print(f"pulling {self._image}")
-        self._progress.start()
+        self._console.print(f"pulling {self._image}", highlight=False)
+        if self._progress is not None:
+            self._progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        if self._progress is not None:
+            self._progress.stop()
+        if exc[0] is None:
+            total = sum(layer.total or 0 for layer in self.board.layers.values())
+            self._console.print(
+                f"pulled {self._image}: {self.board.finished_layers} of {len(self.board.layers)} layers "
+                f"done ({total / 1e6:.0f} MB known)",
+                highlight=False,
+            )
 
     def __call__(self, event: dict[str, Any]) -> None:
         layer = self.board.apply(event)
         if layer is None:
+            return
+        if self._progress is None:
+            if self._shown_status.get(layer.id) != layer.status:
+                self._shown_status[layer.id] = layer.status
+                self._console.print(f"  {layer.id[:12]} {layer.status}", highlight=False)
             return
         task = self._tasks.get(layer.id)
         if task is None:

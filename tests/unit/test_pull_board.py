@@ -69,3 +69,24 @@ def test_display_survives_events_without_totals() -> None:
     assert "pulling 127.0.0.1:5000/nim/sim:1" in text
     assert "aaa" in text and "bbb" in text and "ddd" in text
     assert display.board.layers["ddd"].total is None
+    # not a terminal: one line per status change, not one per progress event
+    assert text.count("bbb Downloading") == 1
+    assert "aaa Pull complete" in text
+    assert "pulled 127.0.0.1:5000/nim/sim:1: 2 of 4 layers done" in text
+
+
+def test_live_display_on_a_terminal() -> None:
+    import io
+
+    from rich.console import Console
+
+    from nimctl.pull import PullDisplay
+
+    sink = io.StringIO()
+    console = Console(file=sink, width=120, force_terminal=True)
+    with PullDisplay(console, "img:1") as display:
+        for event in RECORDED:
+            display(event)
+    text = sink.getvalue()
+    assert "aaa" in text and "Pull complete" in text
+    assert "pulled img:1: 2 of 3 layers done" in text
