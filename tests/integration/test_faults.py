@@ -280,3 +280,14 @@ def test_engine_refusing_to_start_leaves_no_created_container(make_deployment, s
         assert containers_named(docker_client, deployment.name) == []
     finally:
         docker_client.images.remove(broken, force=True)
+
+
+def test_smoke_failure_after_ready_exits_7_and_keeps_the_nim_up(
+    make_deployment, registry_image: str, docker_client
+) -> None:
+    deployment = make_deployment(registry_image, env={"SIM_BREAK": "text"})
+    result = deployment.up("--smoke", "quick")
+    assert result.returncode == 7, repr(result)
+    assert "smoke checks failed: text" in error_line(result.stderr)
+    assert f"nimctl smoke --name {deployment.name}" in result.stderr
+    assert docker_client.api.inspect_container(deployment.name)["State"]["Status"] == "running"
