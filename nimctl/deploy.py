@@ -27,10 +27,11 @@ from nimctl.errors import (
     PreflightFailed,
     ReadinessTimeout,
     TransientPullError,
+    redact,
 )
 from nimctl.locking import deployment_lock
 from nimctl.plan import Action, Desired, Plan, reconcile
-from nimctl.preflight import FAIL, WARN, Check, ensure_cache_dir, run_checks
+from nimctl.preflight import FAIL, WARN, ensure_cache_dir, run_checks
 from nimctl.readiness import ExitedDuringStartup, NotReadyInTime, probe, wait_until_ready
 from nimctl.settings import LoadedSettings, Settings
 from nimctl.spec import ContainerSpec, build_spec, registry_of, split_reference
@@ -86,12 +87,6 @@ class UpResult:
             "seconds": round(self.seconds, 3),
             "smoke": self.smoke,
         }
-
-
-def redact(text: str, secret: SecretStr | None) -> str:
-    if secret is not None and secret.get_secret_value():
-        return text.replace(secret.get_secret_value(), "**********")
-    return text
 
 
 def up(
@@ -163,9 +158,7 @@ def _up_locked(
     return result
 
 
-def _preflight(
-    engine: Engine, settings: Settings, *, held_by_own: bool, report: Reporter, needs_pull: bool
-) -> list[Check]:
+def _preflight(engine: Engine, settings: Settings, *, held_by_own: bool, report: Reporter, needs_pull: bool) -> None:
     checks = run_checks(
         settings,
         engine,
@@ -179,7 +172,6 @@ def _preflight(
     if failed:
         first = failed[0]
         raise PreflightFailed(f"preflight: {first.name}: {first.detail}", hint=first.hint)
-    return checks
 
 
 def _ensure_image(

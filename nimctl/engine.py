@@ -30,6 +30,7 @@ from nimctl.errors import (
     PullError,
     RegistryAuthError,
     TransientPullError,
+    redact,
 )
 from nimctl.plan import Observed
 from nimctl.spec import (
@@ -165,7 +166,6 @@ class ContainerSignals:
         self._exit_code: int | None = None
         self._oom = False
         self._streams: list[Any] = []
-        self._closed = False
         # Subscribed before the container starts (the request completes here), so no exit is missed.
         events = client.api.events(decode=True, filters={"container": container_id, "event": ["die", "oom"]})
         self._streams.append(events)
@@ -218,7 +218,6 @@ class ContainerSignals:
         return self._oom
 
     def close(self) -> None:
-        self._closed = True
         for stream in self._streams:
             try:
                 stream.close()
@@ -423,11 +422,8 @@ class Engine:
 
 
 def _scrub(error: object, secret: SecretStr | None) -> str:
-    """An error text with the key cut out, in case an engine ever echoes it."""
-    text = str(getattr(error, "explanation", None) or error)
-    if secret is not None and secret.get_secret_value():
-        text = text.replace(secret.get_secret_value(), "**********")
-    return text
+    """An engine error's text with the key cut out, in case an engine ever echoes it."""
+    return redact(str(getattr(error, "explanation", None) or error), secret)
 
 
 def uptime_seconds(info: ContainerInfo, now: datetime | None = None) -> float | None:

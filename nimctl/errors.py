@@ -7,6 +7,19 @@ and exits with its code. Messages must never contain the NGC key.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+
+MASK = "**********"
+
+
+def redact(text: str, secret: SecretStr | None) -> str:
+    """`text` with the key cut out, for anything that shows text nimctl did not write itself."""
+    if secret is not None and secret.get_secret_value():
+        return text.replace(secret.get_secret_value(), MASK)
+    return text
 
 
 class ExitCode(IntEnum):

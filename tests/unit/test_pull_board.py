@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import io
+
+from rich.console import Console
+
 from nimctl.engine import classify_registry_error
 from nimctl.errors import (
     ImageNotFound,
@@ -7,7 +11,7 @@ from nimctl.errors import (
     RegistryAuthError,
     TransientPullError,
 )
-from nimctl.pull import LayerBoard
+from nimctl.pull import LayerBoard, PullDisplay
 
 RECORDED = [
     {"status": "Pulling from nim/sim", "id": "latest"},
@@ -52,20 +56,18 @@ def test_classify_registry_errors() -> None:
     assert type(other) is PullError
 
 
-def test_display_survives_events_without_totals() -> None:
-    import io
-
-    from rich.console import Console
-
-    from nimctl.pull import PullDisplay
-
+def show_pull(image: str, events: list[dict], *, terminal: bool) -> tuple[PullDisplay, str]:
+    """Run a PullDisplay over `events` into a string, as a terminal or as a log."""
     sink = io.StringIO()
-    console = Console(file=sink, width=120, force_terminal=False)
-    with PullDisplay(console, "127.0.0.1:5000/nim/sim:1") as display:
-        for event in RECORDED:
+    with PullDisplay(Console(file=sink, width=120, force_terminal=terminal), image) as display:
+        for event in events:
             display(event)
-        display({"status": "Extracting", "progressDetail": {"current": 10, "total": 0}, "id": "ddd"})
-    text = sink.getvalue()
+    return display, sink.getvalue()
+
+
+def test_display_survives_events_without_totals() -> None:
+    no_total = {"status": "Extracting", "progressDetail": {"current": 10, "total": 0}, "id": "ddd"}
+    display, text = show_pull("127.0.0.1:5000/nim/sim:1", [*RECORDED, no_total], terminal=False)
     assert "pulling 127.0.0.1:5000/nim/sim:1" in text
     assert "aaa" in text and "bbb" in text and "ddd" in text
     assert display.board.layers["ddd"].total is None
@@ -76,17 +78,6 @@ def test_display_survives_events_without_totals() -> None:
 
 
 def test_live_display_on_a_terminal() -> None:
-    import io
-
-    from rich.console import Console
-
-    from nimctl.pull import PullDisplay
-
-    sink = io.StringIO()
-    console = Console(file=sink, width=120, force_terminal=True)
-    with PullDisplay(console, "img:1") as display:
-        for event in RECORDED:
-            display(event)
-    text = sink.getvalue()
+    _, text = show_pull("img:1", RECORDED, terminal=True)
     assert "aaa" in text and "Pull complete" in text
     assert "pulled img:1: 2 of 3 layers done" in text
