@@ -14,15 +14,15 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, AliasGenerator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from nimctl.errors import ConfigError
+from nimctl.settings_sources import DEFAULT_SOURCE, EnvironmentSource, FlagSource, ProfileSource, origins
 
 DEFAULT_PROFILE = "mistral-small-4-119b-2603"
 ENV_PREFIX = "NIMCTL_"
@@ -37,20 +37,19 @@ NVIDIA_ENV_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _env_names(field: str) -> tuple[str, ...]:
+# Every setting, including those with an NVIDIA name, is also NIMCTL_<FIELD> (checked first).
+NVIDIA_VARIABLES: tuple[str, ...] = tuple(name for names in NVIDIA_ENV_NAMES.values() for name in names)
+
+
+def env_names(field: str) -> tuple[str, ...]:
     """The environment variables that set `field`, strongest first."""
     return (ENV_PREFIX + field.upper(), *NVIDIA_ENV_NAMES.get(field, ()))
 
 
-def _setting(default: Any, field: str, description: str, **kwargs: Any) -> Any:
-    # Only prefixed or NVIDIA names: a bare field name would pick up USER, HOST, PORT...
-    # Profiles and flags use the field name (populate_by_name).
-    return Field(
-        default,
-        validation_alias=AliasChoices(*_env_names(field)),
-        description=description,
-        **kwargs,
-    )
+def is_settings_variable(name: str) -> bool:
+    """Whether nimctl reads environment variable `name` (case-insensitive, as the lookup is)."""
+    upper = name.upper()
+    return upper.startswith(ENV_PREFIX) or upper in NVIDIA_VARIABLES
 
 
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
@@ -100,40 +99,43 @@ class GpuRequest:
 class Settings(BaseSettings):
     """Everything `nimctl up` needs; the defaults are NVIDIA's documented `docker run`."""
 
-    model_config = SettingsConfigDict(extra="forbid", populate_by_name=True, validate_default=True)
+    # Each field's validation aliases are its environment names (read by EnvironmentSource);
+    # profiles and flags use the field name (populate_by_name).
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        validate_default=True,
+        alias_generator=AliasGenerator(validation_alias=lambda field: AliasChoices(*env_names(field))),
+    )
 
-    image: str | None = _setting(None, "image", "Whole image reference; overrides image_repository and image_tag")
-    image_repository: str = _setting(
-        "nvcr.io/nim/mistralai/mistral-small-4-119b-2603", "image_repository", "Image repository"
+    image: str | None = Field(None, description="Whole image reference; overrides image_repository and image_tag")
+    image_repository: str = Field("nvcr.io/nim/mistralai/mistral-small-4-119b-2603", description="Image repository"
     )
-    image_tag: str = _setting("1.7.0-variant", "image_tag", "Image tag")
-    container_name: str = _setting("mistralai-mistral-small-4-119b-2603", "container_name", "Container name")
-    ngc_api_key: SecretStr | None = _setting(
-        None, "ngc_api_key", "NGC API key: registry login and the container's model download"
+    image_tag: str = Field("1.7.0-variant", description="Image tag")
+    container_name: str = Field("mistralai-mistral-small-4-119b-2603", description="Container name")
+    ngc_api_key: SecretStr | None = Field(None, description="NGC API key: registry login and the container's model download"
     )
-    cache_dir: Path = _setting(Path("~/.cache/nim"), "cache_dir", "Host model cache, mounted at cache_mount")
-    cache_mount: str = _setting("/opt/nim/.cache", "cache_mount", "Cache path inside the container")
-    max_images_per_prompt: int = _setting(
-        5, "max_images_per_prompt", "NIM_MAX_IMAGES_PER_PROMPT passed to the NIM", ge=1, le=1000
+    cache_dir: Path = Field(Path("~/.cache/nim"), description="Host model cache, mounted at cache_mount")
+    cache_mount: str = Field("/opt/nim/.cache", description="Cache path inside the container")
+    max_images_per_prompt: int = Field(5, description="NIM_MAX_IMAGES_PER_PROMPT passed to the NIM", ge=1, le=1000
     )
-    served_model: str = _setting("mistralai/mistral-small-4-119b-2603", "served_model", "Model id the NIM serves")
-    shm_size: str = _setting("32GB", "shm_size", "Shared memory size (/dev/shm)")
-    gpus: str = _setting("all", "gpus", "GPUs: all | N | id,id | none")
-    runtime: str = _setting("nvidia", "runtime", "Container runtime ('' for the engine's default)")
-    host: str = _setting("127.0.0.1", "host", "Host address the port is published on (a NIM has no auth)")
-    port: int = _setting(8000, "port", "Host port", ge=1, le=65535)
-    container_port: int = _setting(8000, "container_port", "Port the NIM listens on in the container", ge=1, le=65535)
-    readiness_path: str = _setting("/v1/health/ready", "readiness_path", "Readiness endpoint")
-    liveness_path: str = _setting("/v1/health/live", "liveness_path", "Liveness endpoint")
-    env: dict[str, str] = _setting({}, "env", "Extra container environment (profile [env] table, --env KEY=VALUE)")
-    user: str | None = _setting(None, "user", "uid:gid the container runs as (default: yours)")
-    pull: Literal["always", "missing", "never"] = _setting("missing", "pull", "When to pull the image")
-    build: Literal["", "simulator"] = _setting("", "build", "Build this image locally when missing instead of pulling")
-    timeout: float = _setting(1800.0, "timeout", "Seconds to wait for readiness (first start downloads ~100 GB)", gt=0)
-    stop_timeout: int = _setting(30, "stop_timeout", "Seconds the NIM gets to stop before it is killed", ge=0)
-    smoke: Literal["quick", "full", "none"] = _setting("quick", "smoke", "Smoke suite `up` runs once ready")
-    log_dir: Path = _setting(Path("~/.cache/nimctl/logs"), "log_dir", "Where failed start-up logs are saved")
-    min_free_disk_gb: float = _setting(150.0, "min_free_disk_gb", "Warn when the cache disk has less free space", ge=0)
+    served_model: str = Field("mistralai/mistral-small-4-119b-2603", description="Model id the NIM serves")
+    shm_size: str = Field("32GB", description="Shared memory size (/dev/shm)")
+    gpus: str = Field("all", description="GPUs: all | N | id,id | none")
+    runtime: str = Field("nvidia", description="Container runtime ('' for the engine's default)")
+    host: str = Field("127.0.0.1", description="Host address the port is published on (a NIM has no auth)")
+    port: int = Field(8000, description="Host port", ge=1, le=65535)
+    container_port: int = Field(8000, description="Port the NIM listens on in the container", ge=1, le=65535)
+    readiness_path: str = Field("/v1/health/ready", description="Readiness endpoint")
+    env: dict[str, str] = Field({}, description="Extra container environment (profile [env] table, --env KEY=VALUE)")
+    user: str | None = Field(None, description="uid:gid the container runs as (default: yours)")
+    pull: Literal["always", "missing", "never"] = Field("missing", description="When to pull the image")
+    build: Literal["", "simulator"] = Field("", description="Build this image locally when missing instead of pulling")
+    timeout: float = Field(1800.0, description="Seconds to wait for readiness (first start downloads ~100 GB)", gt=0)
+    stop_timeout: int = Field(30, description="Seconds the NIM gets to stop before it is killed", ge=0)
+    smoke: Literal["quick", "full", "none"] = Field("quick", description="Smoke suite `up` runs once ready")
+    log_dir: Path = Field(Path("~/.cache/nimctl/logs"), description="Where failed start-up logs are saved")
+    min_free_disk_gb: float = Field(150.0, description="Warn when the cache disk has less free space", ge=0)
 
     @field_validator("shm_size")
     @classmethod
@@ -213,49 +215,18 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Strongest first. No .env or secrets-dir files: fewer places for a key to hide.
-        return (init_settings, EnvironmentSource(settings_cls), ProfileSource(settings_cls))
+        # Settings(**values) is exactly those values; load_settings passes its own sources.
+        # No .env or secrets-dir files: fewer places for a key to hide.
+        return (init_settings,)
+
+    @classmethod
+    def from_sources(cls, sources: tuple[PydanticBaseSettingsSource, ...]) -> Settings:
+        """Validate what `sources` supply, strongest first, merged by pydantic-settings."""
+        return cls(_build_sources=(sources, {}))
 
 
 SETTING_NAMES = tuple(Settings.model_fields)
-
-# The environment and profile values of the load_settings call in progress.
-_layers: ContextVar[tuple[Mapping[str, str], Mapping[str, Any]]] = ContextVar(
-    "nimctl_settings_layers", default=(os.environ, {})
-)
-
-
-class EnvironmentSource(PydanticBaseSettingsSource):
-    """NIMCTL_<FIELD> and NVIDIA's names, read from the mapping load_settings was given."""
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        environ, _ = _layers.get()
-        values: dict[str, Any] = {}
-        for field in self.settings_cls.model_fields:
-            name = _present_env(environ, field)
-            if name is None:
-                continue
-            raw = environ[name]
-            if field == "env":
-                try:
-                    raw = json.loads(raw)
-                except json.JSONDecodeError:
-                    raw = {"__invalid__": raw}  # fails validation with the setting named
-            values[field] = raw
-        return values
-
-
-class ProfileSource(PydanticBaseSettingsSource):
-    """The profile TOML's values (already checked for unknown keys by load_profile)."""
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(_layers.get()[1])
+_SETTING_BY_ENV_NAME = {name: field for field in SETTING_NAMES for name in env_names(field)}
 
 
 @dataclass(frozen=True)
@@ -309,15 +280,20 @@ def load_profile(name_or_path: str) -> Profile:
 class LoadedSettings:
     settings: Settings
     profile: Profile
-    sources: dict[str, str]  # setting -> "flag --x" | "env NAME" | "profile PATH" | "default"
+    sources: dict[str, str]  # setting -> "flag" | "env NAME" | "profile FILE" | "default"
 
+    def env_variable(self, field: str) -> str | None:
+        """The environment variable that supplied `field`, as spelled in the environment, or None."""
+        source = self.sources.get(field, "")
+        return source.removeprefix("env ") if source.startswith("env ") else None
 
-def _present_env(environ: Mapping[str, str], field: str) -> str | None:
-    lowered = {key.upper(): key for key in environ}
-    for name in _env_names(field):
-        if name in lowered:
-            return lowered[name]
-    return None
+    def nvidia_variable(self, field: str) -> str | None:
+        """NVIDIA's generic name (CONTAINER_NAME, IMG_NAME...) when it supplied `field`, else None.
+
+        Such variables are often set for other purposes, so messages say "name from $CONTAINER_NAME".
+        """
+        name = self.env_variable(field)
+        return name if name is not None and name.upper() in NVIDIA_ENV_NAMES.get(field, ()) else None
 
 
 def load_settings(
@@ -328,7 +304,7 @@ def load_settings(
     """Merge defaults < profile < environment < flags, and say where each value came from.
 
     `flags` holds only the options the user actually gave (None means not given).
-    `--env` values are merged over the profile's [env] table rather than replacing it.
+    Dict settings (env) merge across layers, so `--env` adds to the profile's [env] table.
     """
     environ = os.environ if environ is None else environ
     flags = {key: value for key, value in (flags or {}).items() if value is not None}
@@ -338,41 +314,25 @@ def load_settings(
     profile_name = profile or environ.get(ENV_PREFIX + "PROFILE") or DEFAULT_PROFILE
     loaded_profile = load_profile(profile_name)
 
-    sources: dict[str, str] = {}
-    for field in SETTING_NAMES:
-        env_name = _present_env(environ, field)
-        if field in flags:
-            sources[field] = "flag"
-        elif env_name:
-            sources[field] = f"env {env_name}"
-        elif field in loaded_profile.values:
-            sources[field] = f"profile {loaded_profile.path.name}"
-        else:
-            sources[field] = "default"
-
-    init = dict(flags)
-    if "env" in flags and "env" in loaded_profile.values:
-        init["env"] = {**loaded_profile.values["env"], **flags["env"]}
-    token = _layers.set((environ, loaded_profile.values))
+    layers = (
+        FlagSource(Settings, flags),
+        EnvironmentSource(Settings, environ),
+        ProfileSource(Settings, loaded_profile.values, loaded_profile.path.name),
+    )
     try:
-        settings = Settings(**init)
+        settings = Settings.from_sources(layers)
     except ValidationError as exc:
-        raise _config_error(exc, sources) from None
-    finally:
-        _layers.reset(token)
-    return LoadedSettings(settings=settings, profile=loaded_profile, sources=sources)
+        raise _config_error(exc, origins(layers, SETTING_NAMES)) from None
+    # The sources recorded each value's origin while pydantic called them.
+    return LoadedSettings(settings=settings, profile=loaded_profile, sources=origins(layers, SETTING_NAMES))
 
 
 def _config_error(exc: ValidationError, sources: Mapping[str, str]) -> ConfigError:
     first = exc.errors(include_url=False, include_input=False)[0]
-    field = str(first["loc"][0]) if first["loc"] else "settings"
-    # loc may be an alias (an env var name); map it back to the setting
-    for name in SETTING_NAMES:
-        if field == name or field in _env_names(name):
-            field = name
-            break
+    loc = str(first["loc"][0]) if first["loc"] else "settings"
+    field = _SETTING_BY_ENV_NAME.get(loc, loc)  # loc may be the alias (an env var name)
     source = sources.get(field, "")
-    where = f" (from {source})" if source and source != "default" else ""
+    where = f" (from {source})" if source and source != DEFAULT_SOURCE else ""
     reason = first["msg"].removeprefix("Value error, ")
     return ConfigError(
         f"invalid setting {field}{where}: {reason}",
