@@ -2,14 +2,12 @@
 
 A profile is one TOML file per model in configs/ (``--profile NAME``) or any TOML path. Each
 setting can be set from the environment as ``NIMCTL_<FIELD>``; the names users already know
-from NVIDIA's docs (NGC_API_KEY, LOCAL_NIM_CACHE, NIM_MAX_IMAGES_PER_PROMPT, IMG_NAME,
-CONTAINER_NAME) work too. ``load_settings`` also records where each value came from, for
-``nimctl config show``.
+from NVIDIA's docs (``NVIDIA_ENV_NAMES``) work too. ``load_settings`` also records where each
+value came from, for ``nimctl config show``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tomllib
@@ -27,7 +25,8 @@ from nimctl.settings_sources import DEFAULT_SOURCE, EnvironmentSource, FlagSourc
 DEFAULT_PROFILE = "mistral-small-4-119b-2603"
 ENV_PREFIX = "NIMCTL_"
 
-# The variable names NVIDIA's own instructions use, accepted as they are.
+# The variable names NVIDIA's own instructions use, accepted as they are (after NIMCTL_<FIELD>).
+# The one list: env_names, the tests' clean environment and the flags' help texts all use it.
 NVIDIA_ENV_NAMES: dict[str, tuple[str, ...]] = {
     "ngc_api_key": ("NGC_API_KEY",),
     "cache_dir": ("LOCAL_NIM_CACHE",),
@@ -36,8 +35,6 @@ NVIDIA_ENV_NAMES: dict[str, tuple[str, ...]] = {
     "container_name": ("CONTAINER_NAME",),
 }
 
-
-# Every setting, including those with an NVIDIA name, is also NIMCTL_<FIELD> (checked first).
 NVIDIA_VARIABLES: tuple[str, ...] = tuple(name for names in NVIDIA_ENV_NAMES.values() for name in names)
 
 
@@ -109,16 +106,15 @@ class Settings(BaseSettings):
     )
 
     image: str | None = Field(None, description="Whole image reference; overrides image_repository and image_tag")
-    image_repository: str = Field("nvcr.io/nim/mistralai/mistral-small-4-119b-2603", description="Image repository"
-    )
+    image_repository: str = Field("nvcr.io/nim/mistralai/mistral-small-4-119b-2603", description="Image repository")
     image_tag: str = Field("1.7.0-variant", description="Image tag")
     container_name: str = Field("mistralai-mistral-small-4-119b-2603", description="Container name")
-    ngc_api_key: SecretStr | None = Field(None, description="NGC API key: registry login and the container's model download"
+    ngc_api_key: SecretStr | None = Field(
+        None, description="NGC API key: registry login and the container's model download"
     )
     cache_dir: Path = Field(Path("~/.cache/nim"), description="Host model cache, mounted at cache_mount")
     cache_mount: str = Field("/opt/nim/.cache", description="Cache path inside the container")
-    max_images_per_prompt: int = Field(5, description="NIM_MAX_IMAGES_PER_PROMPT passed to the NIM", ge=1, le=1000
-    )
+    max_images_per_prompt: int = Field(5, description="NIM_MAX_IMAGES_PER_PROMPT passed to the NIM", ge=1, le=1000)
     served_model: str = Field("mistralai/mistral-small-4-119b-2603", description="Model id the NIM serves")
     shm_size: str = Field("32GB", description="Shared memory size (/dev/shm)")
     gpus: str = Field("all", description="GPUs: all | N | id,id | none")
@@ -226,7 +222,6 @@ class Settings(BaseSettings):
 
 
 SETTING_NAMES = tuple(Settings.model_fields)
-_SETTING_BY_ENV_NAME = {name: field for field in SETTING_NAMES for name in env_names(field)}
 
 
 @dataclass(frozen=True)
@@ -329,8 +324,7 @@ def load_settings(
 
 def _config_error(exc: ValidationError, sources: Mapping[str, str]) -> ConfigError:
     first = exc.errors(include_url=False, include_input=False)[0]
-    loc = str(first["loc"][0]) if first["loc"] else "settings"
-    field = _SETTING_BY_ENV_NAME.get(loc, loc)  # loc may be the alias (an env var name)
+    field = str(first["loc"][0]) if first["loc"] else "settings"  # the sources key values by field name
     source = sources.get(field, "")
     where = f" (from {source})" if source and source != DEFAULT_SOURCE else ""
     reason = first["msg"].removeprefix("Value error, ")
