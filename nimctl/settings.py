@@ -2,7 +2,7 @@
 
 A profile is one TOML file per model in configs/ (``--profile NAME``) or any TOML path. Each
 setting can be set from the environment as ``NIMCTL_<FIELD>``; the names users already know
-from NVIDIA's docs (``NVIDIA_ENV_NAMES``) work too. ``load_settings`` also records where each
+from NVIDIA's docs (``nimctl.env_names``) work too. ``load_settings`` also records where each
 value came from, for ``nimctl config show``.
 """
 
@@ -19,35 +19,11 @@ from typing import Any, Literal
 from pydantic import AliasChoices, AliasGenerator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from nimctl.env_names import ENV_PREFIX, NVIDIA_ENV_NAMES, env_names
 from nimctl.errors import ConfigError
 from nimctl.settings_sources import DEFAULT_SOURCE, EnvironmentSource, FlagSource, ProfileSource, origins
 
 DEFAULT_PROFILE = "mistral-small-4-119b-2603"
-ENV_PREFIX = "NIMCTL_"
-
-# The variable names NVIDIA's own instructions use, accepted as they are (after NIMCTL_<FIELD>).
-# The one list: env_names, the tests' clean environment and the flags' help texts all use it.
-NVIDIA_ENV_NAMES: dict[str, tuple[str, ...]] = {
-    "ngc_api_key": ("NGC_API_KEY",),
-    "cache_dir": ("LOCAL_NIM_CACHE",),
-    "max_images_per_prompt": ("NIM_MAX_IMAGES_PER_PROMPT",),
-    "image": ("IMG_NAME",),
-    "container_name": ("CONTAINER_NAME",),
-}
-
-NVIDIA_VARIABLES: tuple[str, ...] = tuple(name for names in NVIDIA_ENV_NAMES.values() for name in names)
-
-
-def env_names(field: str) -> tuple[str, ...]:
-    """The environment variables that set `field`, strongest first."""
-    return (ENV_PREFIX + field.upper(), *NVIDIA_ENV_NAMES.get(field, ()))
-
-
-def is_settings_variable(name: str) -> bool:
-    """Whether nimctl reads environment variable `name` (case-insensitive, as the lookup is)."""
-    upper = name.upper()
-    return upper.startswith(ENV_PREFIX) or upper in NVIDIA_VARIABLES
-
 
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)

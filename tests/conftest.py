@@ -10,13 +10,13 @@ import os
 
 import pytest
 
-NIMCTL_VARIABLES = ("NGC_API_KEY", "LOCAL_NIM_CACHE", "NIM_MAX_IMAGES_PER_PROMPT", "IMG_NAME", "CONTAINER_NAME")
+from nimctl.env_names import is_settings_variable
 
 
 @pytest.fixture(autouse=True)
 def _clean_nimctl_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
-        if name in NIMCTL_VARIABLES or name.startswith("NIMCTL_"):
+        if is_settings_variable(name):
             monkeypatch.delenv(name, raising=False)
 
 

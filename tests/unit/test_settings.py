@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from nimctl.env_names import NVIDIA_ENV_NAMES, NVIDIA_VARIABLES, env_help, env_names, is_settings_variable
 from nimctl.errors import ConfigError, ExitCode
-from nimctl.settings import GpuRequest, load_settings, parse_env_pairs, parse_size
+from nimctl.settings import SETTING_NAMES, GpuRequest, Settings, load_settings, parse_env_pairs, parse_size
 
 DEFAULT_IMAGE = "nvcr.io/nim/mistralai/mistral-small-4-119b-2603:1.7.0-variant"
 
@@ -172,3 +176,95 @@ def test_key_given_in_the_env_table_becomes_the_secret() -> None:
         load_settings({}, profile="sim", environ={"NGC_API_KEY": "nvapi-real"}).settings.ngc_api_key.get_secret_value()
         == "nvapi-real"
     )
+
+
+def test_env_table_merges_across_all_three_layers(tmp_path: Path) -> None:
+    profile = tmp_path / "p.toml"
+    profile.write_text('[env]\nA = "profile"\nB = "profile"\nC = "profile"\n')
+    environ = {"NIMCTL_ENV": json.dumps({"B": "env", "C": "env"})}
+    loaded = load_settings({"env": {"C": "flag"}}, profile=str(profile), environ=environ)
+    assert loaded.settings.env == {"A": "profile", "B": "env", "C": "flag"}
+    assert loaded.sources["env"] == "flag"
+
+
+@pytest.mark.parametrize("text", ["not json", "[1, 2]", '{"A": 1}'])
+def test_env_variable_that_is_not_a_json_object_of_strings_is_refused(text: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({}, environ={"NIMCTL_ENV": text})
+    assert info.value.message.startswith("invalid setting env (from env NIMCTL_ENV): ")
+
+
+def test_env_lookup_ignores_case_and_reports_the_name_as_spelled() -> None:
+    loaded = load_settings({}, environ={"nimctl_port": "7300", "Container_Name": "mixed"})
+    assert (loaded.settings.port, loaded.sources["port"]) == (7300, "env nimctl_port")
+    assert (loaded.settings.container_name, loaded.sources["container_name"]) == ("mixed", "env Container_Name")
+
+
+def test_invalid_env_value_names_setting_and_variable() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({}, environ={"NIM_MAX_IMAGES_PER_PROMPT": "0"})
+    assert info.value.message.startswith("invalid setting max_images_per_prompt (from env NIM_MAX_IMAGES_PER_PROMPT): ")
+
+
+def test_nvidia_variable_says_when_a_generic_name_picked_the_value() -> None:
+    loaded = load_settings({"port": 7400}, environ={"CONTAINER_NAME": "ci-job", "NIMCTL_IMAGE": "x/y:1"})
+    assert loaded.nvidia_variable("container_name") == "CONTAINER_NAME"
+    assert loaded.env_variable("container_name") == "CONTAINER_NAME"
+    assert loaded.nvidia_variable("image") is None and loaded.env_variable("image") == "NIMCTL_IMAGE"
+    assert loaded.nvidia_variable("port") is None and loaded.env_variable("port") is None
+    assert loaded.nvidia_variable("cache_dir") is None  # default
+
+
+def test_every_setting_reads_exactly_its_env_names() -> None:
+    # The alias generator builds the names the environment source reads; no field spells its own.
+    for field in SETTING_NAMES:
+        assert Settings.model_fields[field].validation_alias.choices == list(env_names(field))
+    assert env_names("container_name") == ("NIMCTL_CONTAINER_NAME", "CONTAINER_NAME")
+    assert set(NVIDIA_ENV_NAMES) <= set(SETTING_NAMES)
+    assert NVIDIA_VARIABLES == (
+        "NGC_API_KEY",
+        "LOCAL_NIM_CACHE",
+        "NIM_MAX_IMAGES_PER_PROMPT",
+        "IMG_NAME",
+        "CONTAINER_NAME",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "read"),
+    [("NIMCTL_PORT", True), ("nimctl_profile", True), ("CONTAINER_NAME", True), ("img_name", True)]
+    + [("USER", False), ("PORT", False), ("HOST", False), ("NIM_SERVER_PORT", False)],
+)
+def test_is_settings_variable(name: str, read: bool) -> None:
+    assert is_settings_variable(name) is read
+
+
+def test_env_help_lists_nvidias_name_then_the_prefixed_one() -> None:
+    assert env_help("cache_dir") == "[env: LOCAL_NIM_CACHE, NIMCTL_CACHE_DIR]"
+    assert env_help("port") == "[env: NIMCTL_PORT]"
+
+
+def test_every_setting_is_used_by_some_code() -> None:
+    # A setting nothing reads is a promise nimctl does not keep.
+    package = Path(__file__).resolve().parents[2] / "nimctl"
+    code = "\n".join(path.read_text() for path in package.rglob("*.py"))
+    unused = [field for field in SETTING_NAMES if not re.search(rf"\.{field}\b", code)]
+    assert unused == []
+
+
+def test_config_show_reports_each_source(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from nimctl.cli.app import app
+
+    profile = tmp_path / "p.toml"
+    profile.write_text("port = 7000\n")
+    monkeypatch.setenv("CONTAINER_NAME", "from-ci")
+    monkeypatch.setenv("NGC_API_KEY", "nvapi-hidden-in-show")
+    result = CliRunner().invoke(app, ["config", "show", "--profile", str(profile), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "nvapi-hidden-in-show" not in result.output
+    rows = {row["setting"]: row for row in json.loads(result.stdout)["settings"]}
+    assert rows["container_name"] == {"setting": "container_name", "value": "from-ci", "source": "env CONTAINER_NAME"}
+    assert (rows["port"]["value"], rows["port"]["source"]) == (7000, "profile p.toml")
+    assert (rows["host"]["value"], rows["host"]["source"]) == ("127.0.0.1", "default")
+    assert rows["ngc_api_key"]["value"] == "(set, hidden)"
+    assert set(rows) == {*SETTING_NAMES, "image (effective)"}
