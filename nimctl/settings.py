@@ -21,7 +21,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from nimctl.env_names import ENV_PREFIX, NVIDIA_ENV_NAMES, env_names
 from nimctl.errors import ConfigError
-from nimctl.settings_sources import DEFAULT_SOURCE, EnvironmentSource, FlagSource, ProfileSource, origins
+from nimctl.settings_sources import DEFAULT_SOURCE, EnvironmentSource, flag_source, origins, profile_source
 
 DEFAULT_PROFILE = "mistral-small-4-119b-2603"
 
@@ -286,9 +286,9 @@ def load_settings(
     loaded_profile = load_profile(profile_name)
 
     layers = (
-        FlagSource(Settings, flags),
+        flag_source(Settings, flags),
         EnvironmentSource(Settings, environ),
-        ProfileSource(Settings, loaded_profile.values, loaded_profile.path.name),
+        profile_source(Settings, loaded_profile.values, loaded_profile.path.name),
     )
     try:
         settings = Settings.from_sources(layers)

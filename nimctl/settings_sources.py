@@ -26,9 +26,6 @@ class RecordingSource(PydanticBaseSettingsSource):
         super().__init__(settings_cls)
         self.origins: dict[str, str] = {}
 
-    def prepare_field_value(self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool) -> Any:
-        return value  # flags and TOML already hold Python values; only the environment holds text
-
     @abstractmethod
     def origin(self, key: str) -> str:
         """How `nimctl config show` names the place `key` was read from."""
@@ -44,18 +41,32 @@ class RecordingSource(PydanticBaseSettingsSource):
         return values
 
 
-class FlagSource(RecordingSource):
-    """Command-line options the user actually gave, keyed by field name."""
+class MappingSource(RecordingSource):
+    """Values already parsed into Python (flags the user gave, a profile's TOML), keyed by field name."""
 
-    def __init__(self, settings_cls: type[BaseSettings], flags: Mapping[str, Any]) -> None:
+    def __init__(self, settings_cls: type[BaseSettings], values: Mapping[str, Any], label: str) -> None:
         super().__init__(settings_cls)
-        self._flags = flags
+        self._values = values
+        self._label = label
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return self._flags.get(field_name), field_name, False
+        return self._values.get(field_name), field_name, False
+
+    def prepare_field_value(self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool) -> Any:
+        return value  # no text to decode: a dict setting is a dict already
 
     def origin(self, key: str) -> str:
-        return "flag"
+        return self._label
+
+
+def flag_source(settings_cls: type[BaseSettings], flags: Mapping[str, Any]) -> MappingSource:
+    """The command-line options the user actually gave."""
+    return MappingSource(settings_cls, flags, "flag")
+
+
+def profile_source(settings_cls: type[BaseSettings], values: Mapping[str, Any], file_name: str) -> MappingSource:
+    """A profile TOML's values (load_profile has already refused unknown keys)."""
+    return MappingSource(settings_cls, values, f"profile {file_name}")
 
 
 class EnvironmentSource(RecordingSource):
@@ -78,27 +89,12 @@ class EnvironmentSource(RecordingSource):
 
     def prepare_field_value(self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool) -> Any:
         try:  # a dict setting (env) is given as a JSON object
-            return PydanticBaseSettingsSource.prepare_field_value(self, field_name, field, value, value_is_complex)
+            return super().prepare_field_value(field_name, field, value, value_is_complex)
         except json.JSONDecodeError:
             return value  # not JSON: validation then rejects it with the setting and variable named
 
     def origin(self, key: str) -> str:
         return f"env {key}"
-
-
-class ProfileSource(RecordingSource):
-    """A profile TOML's values (load_profile has already refused unknown keys)."""
-
-    def __init__(self, settings_cls: type[BaseSettings], values: Mapping[str, Any], file_name: str) -> None:
-        super().__init__(settings_cls)
-        self._values = values
-        self._file_name = file_name
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return self._values.get(field_name), field_name, False
-
-    def origin(self, key: str) -> str:
-        return f"profile {self._file_name}"
 
 
 def env_names_of(field: FieldInfo) -> tuple[str, ...]:
