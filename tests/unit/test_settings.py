@@ -268,3 +268,13 @@ def test_config_show_reports_each_source(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert (rows["host"]["value"], rows["host"]["source"]) == ("127.0.0.1", "default")
     assert rows["ngc_api_key"]["value"] == "(set, hidden)"
     assert set(rows) == {*SETTING_NAMES, "image (effective)"}
+
+
+def test_flag_help_shows_the_variables_that_set_it() -> None:
+    from nimctl.cli.app import app
+
+    result = CliRunner().invoke(app, ["up", "--help"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "[env: LOCAL_NIM_CACHE, NIMCTL_CACHE_DIR]" in result.output
+    assert "[env: CONTAINER_NAME, NIMCTL_CONTAINER_NAME]" in result.output
+    assert "[env: NIMCTL_PROFILE]" in result.output
