@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -22,23 +22,26 @@ def render(
     name: opt.Name = None,
     image: opt.Image = None,
     gpus: Annotated[
-        Optional[str], typer.Option("--gpus", help="GPUs per replica: a count, or none. [env: NIMCTL_GPUS]")
+        str | None, typer.Option("--gpus", help="GPUs per replica: a count, or none. [env: NIMCTL_GPUS]")
     ] = None,
     shm_size: opt.ShmSize = None,
     max_images: opt.MaxImages = None,
     env: opt.EnvPairs = None,
     user: Annotated[
-        Optional[str], typer.Option("--user", help="uid:gid of the cache job and the NIM (default 1000:1000).")
+        str | None, typer.Option("--user", help="uid:gid of the cache job and the NIM (default 1000:1000).")
     ] = None,
     namespace: Annotated[
-        Optional[str], typer.Option("--namespace", help="Namespace of the resources (default: kubectl's).")
+        str | None, typer.Option("--namespace", help="Namespace of the resources (default: kubectl's).")
     ] = None,
-    replicas: Annotated[int, typer.Option("--replicas", help="NIM replicas (more than 1 needs a RWX storage class).")] = 1,
+    replicas: Annotated[
+        int, typer.Option("--replicas", help="NIM replicas (more than 1 needs a RWX storage class).")
+    ] = 1,
     storage_class: Annotated[
-        Optional[str], typer.Option("--storage-class", help="StorageClass of the model cache PVC (default: the cluster's).")
+        str | None,
+        typer.Option("--storage-class", help="StorageClass of the model cache PVC (default: the cluster's)."),
     ] = None,
     cache_size: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--cache-size", help="Model cache PVC size, e.g. 200Gi or 200GB (default: min_free_disk_gb)."),
     ] = None,
     pull_secret: Annotated[
@@ -49,7 +52,8 @@ def render(
         str, typer.Option("--service-type", help="ClusterIP | NodePort | LoadBalancer.")
     ] = "ClusterIP",
     model_profile: Annotated[
-        Optional[str], typer.Option("--model-profile", help="NIM model profile id to cache and serve (default: the operator picks).")
+        str | None,
+        typer.Option("--model-profile", help="NIM model profile id to cache and serve (default: the operator picks)."),
     ] = None,
     output: Annotated[str, typer.Option("--output", "-o", help="yaml (multi-document) | json (a list).")] = "yaml",
 ) -> None:

@@ -29,8 +29,8 @@ from nimctl.k8s.resources import (
     NgcModel,
     NgcSource,
     NIMCache,
-    NIMCacheSpec,
     NimCacheRef,
+    NIMCacheSpec,
     NIMService,
     NIMServiceSpec,
     ObjectMeta,
@@ -135,7 +135,9 @@ def render(settings: Settings, profile_name: str, options: RenderOptions) -> lis
     default_cache_size = f"{max(1, math.ceil(settings.min_free_disk_gb))}Gi"
     cache_size = _checked("--cache-size", formats.quantity_from_size, options.cache_size or default_cache_size)
     if options.service_type not in SERVICE_TYPES:
-        raise ConfigError(f"invalid --service-type {options.service_type!r}", hint=f"use one of: {', '.join(SERVICE_TYPES)}")
+        raise ConfigError(
+            f"invalid --service-type {options.service_type!r}", hint=f"use one of: {', '.join(SERVICE_TYPES)}"
+        )
     if options.replicas < 1:
         raise ConfigError(f"invalid --replicas {options.replicas}: at least 1", hint="scaling to zero is kubectl's job")
     gpus = _gpu_limit(settings)
@@ -223,9 +225,9 @@ def secret_commands(settings: Settings, options: RenderOptions) -> list[str]:
     """The two `kubectl create secret` commands the user runs once, the key left as $NGC_API_KEY."""
     registry = registry_of(settings.image_reference) or "docker.io"
     in_namespace = f" -n {options.namespace}" if options.namespace else ""
-    return [
+    registry_login = (
         f"kubectl create secret docker-registry {options.pull_secret}{in_namespace} --docker-server={registry} "
-        "--docker-username='$oauthtoken' --docker-password=\"$NGC_API_KEY\"",
-        f"kubectl create secret generic {options.auth_secret}{in_namespace} "
-        "--from-literal=NGC_API_KEY=\"$NGC_API_KEY\"",
-    ]
+        "--docker-username='$oauthtoken' --docker-password=\"$NGC_API_KEY\""
+    )
+    key = f'kubectl create secret generic {options.auth_secret}{in_namespace} --from-literal=NGC_API_KEY="$NGC_API_KEY"'
+    return [registry_login, key]

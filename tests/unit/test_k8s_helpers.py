@@ -15,7 +15,9 @@ GOLDEN_CASES: dict[str, dict[str, Any]] = {
 }
 
 
-def load(flags: dict[str, Any] | None = None, profile: str | None = None, environ: dict[str, str] | None = None) -> LoadedSettings:
+def load(
+    flags: dict[str, Any] | None = None, profile: str | None = None, environ: dict[str, str] | None = None
+) -> LoadedSettings:
     return load_settings(flags or {}, profile=profile, environ=environ or {})
 
 

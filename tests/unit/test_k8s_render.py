@@ -21,7 +21,9 @@ def env_of(service: dict) -> dict[str, str]:
 
 
 def test_image_repository_and_tag_feed_the_service_and_the_model_puller() -> None:
-    cache, service = documents({"gpus": "1"}, environ={"NIMCTL_IMAGE_REPOSITORY": "nvcr.io/nim/x/y", "NIMCTL_IMAGE_TAG": "2.0"})
+    cache, service = documents(
+        {"gpus": "1"}, environ={"NIMCTL_IMAGE_REPOSITORY": "nvcr.io/nim/x/y", "NIMCTL_IMAGE_TAG": "2.0"}
+    )
     assert service["spec"]["image"]["repository"] == "nvcr.io/nim/x/y"
     assert service["spec"]["image"]["tag"] == "2.0"
     assert cache["spec"]["source"]["ngc"]["modelPuller"] == "nvcr.io/nim/x/y:2.0"
@@ -31,16 +33,25 @@ def test_secret_names_default_and_can_be_changed() -> None:
     cache, service = documents({"gpus": "1"})
     ngc = cache["spec"]["source"]["ngc"]
     assert (ngc["pullSecret"], ngc["authSecret"]) == ("ngc-secret", "ngc-api-secret")
-    assert (service["spec"]["image"]["pullSecrets"], service["spec"]["authSecret"]) == (["ngc-secret"], "ngc-api-secret")
+    assert (service["spec"]["image"]["pullSecrets"], service["spec"]["authSecret"]) == (
+        ["ngc-secret"],
+        "ngc-api-secret",
+    )
     cache, service = documents({"gpus": "1"}, pull_secret="reg", auth_secret="key")
-    assert (cache["spec"]["source"]["ngc"]["pullSecret"], cache["spec"]["source"]["ngc"]["authSecret"]) == ("reg", "key")
+    assert (cache["spec"]["source"]["ngc"]["pullSecret"], cache["spec"]["source"]["ngc"]["authSecret"]) == (
+        "reg",
+        "key",
+    )
     assert (service["spec"]["image"]["pullSecrets"], service["spec"]["authSecret"]) == (["reg"], "key")
 
 
 def test_model_profile_selects_what_is_cached_and_served() -> None:
     cache, service = documents({"gpus": "1"}, model_profile="tensorrt_llm-h100-fp8-tp1")
     assert cache["spec"]["source"]["ngc"]["model"] == {"profiles": ["tensorrt_llm-h100-fp8-tp1"]}
-    assert service["spec"]["storage"]["nimCache"] == {"name": cache["metadata"]["name"], "profile": "tensorrt_llm-h100-fp8-tp1"}
+    assert service["spec"]["storage"]["nimCache"] == {
+        "name": cache["metadata"]["name"],
+        "profile": "tensorrt_llm-h100-fp8-tp1",
+    }
 
 
 def test_model_profile_from_the_nims_own_variable_in_the_env_table() -> None:
@@ -74,7 +85,9 @@ def test_host_gpu_selections_ask_for_a_count(gpus: str) -> None:
     assert "--gpus 2" in caught.value.hint and f"--gpus {gpus}" in caught.value.message
 
 
-@pytest.mark.parametrize(("shm", "quantity"), [("32GB", "32Gi"), ("2g", "2Gi"), ("1536m", "1536Mi"), ("1.5GB", "1536Mi")])
+@pytest.mark.parametrize(
+    ("shm", "quantity"), [("32GB", "32Gi"), ("2g", "2Gi"), ("1536m", "1536Mi"), ("1.5GB", "1536Mi")]
+)
 def test_shm_size_becomes_the_shared_memory_limit(shm: str, quantity: str) -> None:
     _, service = documents({"gpus": "1", "shm_size": shm})
     assert service["spec"]["storage"]["sharedMemorySizeLimit"] == quantity
@@ -94,7 +107,11 @@ def test_max_images_and_every_env_entry_reach_the_container_env() -> None:
     )
     assert env_of(service) == {"NIM_MAX_IMAGES_PER_PROMPT": "3", "NIM_LOG_LEVEL": "DEBUG"}  # flags beat NIMCTL_ENV
     _, sim = documents(profile="sim")
-    assert env_of(sim) == {"NIM_MAX_IMAGES_PER_PROMPT": "5", "NVIDIA_VISIBLE_DEVICES": "simulated", "SIM_STARTUP_DELAY": "2"}
+    assert env_of(sim) == {
+        "NIM_MAX_IMAGES_PER_PROMPT": "5",
+        "NVIDIA_VISIBLE_DEVICES": "simulated",
+        "SIM_STARTUP_DELAY": "2",
+    }
 
 
 def test_container_port_is_the_service_port_and_the_probes_port() -> None:
@@ -105,9 +122,7 @@ def test_container_port_is_the_service_port_and_the_probes_port() -> None:
 
 
 def test_health_paths_become_the_probes() -> None:
-    _, service = documents(
-        {"gpus": "1"}, environ={"NIMCTL_READINESS_PATH": "/ready", "NIMCTL_LIVENESS_PATH": "/live"}
-    )
+    _, service = documents({"gpus": "1"}, environ={"NIMCTL_READINESS_PATH": "/ready", "NIMCTL_LIVENESS_PATH": "/live"})
     spec = service["spec"]
     assert spec["readinessProbe"]["probe"]["httpGet"]["path"] == "/ready"
     assert spec["startupProbe"]["probe"]["httpGet"]["path"] == "/ready"
@@ -135,7 +150,12 @@ def test_labels_name_the_profile_and_the_config_hash_of_up() -> None:
 
 def test_cluster_options_namespace_replicas_storage_service_type() -> None:
     cache, service = documents(
-        {"gpus": "1"}, namespace="nim", replicas=3, storage_class="fast.ssd", cache_size="500GB", service_type="NodePort"
+        {"gpus": "1"},
+        namespace="nim",
+        replicas=3,
+        storage_class="fast.ssd",
+        cache_size="500GB",
+        service_type="NodePort",
     )
     assert cache["metadata"]["namespace"] == service["metadata"]["namespace"] == "nim"
     assert service["spec"]["replicas"] == 3
@@ -151,9 +171,7 @@ def test_cluster_options_namespace_replicas_storage_service_type() -> None:
     assert cache["spec"]["storage"]["pvc"] == {"create": True, "size": "150Gi", "volumeAccessMode": "ReadWriteOnce"}
 
 
-@pytest.mark.parametrize(
-    ("pull", "policy"), [("always", "Always"), ("missing", "IfNotPresent"), ("never", "Never")]
-)
+@pytest.mark.parametrize(("pull", "policy"), [("always", "Always"), ("missing", "IfNotPresent"), ("never", "Never")])
 def test_pull_setting_becomes_the_pull_policy(pull: str, policy: str) -> None:
     _, service = documents({"gpus": "1", "pull": pull})
     assert service["spec"]["image"]["pullPolicy"] == policy

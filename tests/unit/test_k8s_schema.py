@@ -120,7 +120,15 @@ def test_unknown_kind_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("size", "quantity"),
-    [("32GB", "32Gi"), ("32g", "32Gi"), ("200Gi", "200Gi"), ("1Ti", "1Ti"), ("512MiB", "512Mi"), ("1000", "1000"), ("2048", "2Ki")],
+    [
+        ("32GB", "32Gi"),
+        ("32g", "32Gi"),
+        ("200Gi", "200Gi"),
+        ("1Ti", "1Ti"),
+        ("512MiB", "512Mi"),
+        ("1000", "1000"),
+        ("2048", "2Ki"),
+    ],
 )
 def test_sizes_become_binary_quantities(size: str, quantity: str) -> None:
     assert quantity_from_size(size) == quantity
@@ -167,16 +175,17 @@ def _pruned_fields(value: Any, schema: dict[str, Any], path: str = "") -> list[s
             return []
         found = [f"{path}.{key}" for key in value if key not in properties]
         return found + [
-            p for key, item in value.items() if key in properties for p in _pruned_fields(item, properties[key], f"{path}.{key}")
+            p
+            for key, item in value.items()
+            if key in properties
+            for p in _pruned_fields(item, properties[key], f"{path}.{key}")
         ]
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         return [p for i, item in enumerate(value) for p in _pruned_fields(item, schema["items"], f"{path}[{i}]")]
     return []
 
 
-@pytest.mark.skipif(
-    not CRD_DIR, reason="set NIMCTL_NIM_OPERATOR_CRDS to a directory with the operator's two CRD files"
-)
+@pytest.mark.skipif(not CRD_DIR, reason="set NIMCTL_NIM_OPERATOR_CRDS to a directory with the operator's two CRD files")
 @pytest.mark.parametrize("render", sorted(ALL_RENDERS))
 def test_documents_validate_against_the_published_crds(render: str) -> None:
     """Validates against NVIDIA/k8s-nim-operator's own CRD schemas.
