@@ -262,3 +262,15 @@ def test_cli_bad_input_is_one_error_and_a_hint_exit_2(args: list[str], message: 
     lines = result.stderr.strip().splitlines()
     assert lines[0].startswith("error: ") and message in lines[0]
     assert lines[1].startswith("hint: ") and len(lines) == 2
+
+
+def test_text_holding_the_key_is_refused_not_printed() -> None:
+    # The last guard in to_text: a "key" that happens to be a rendered word trips it.
+    from nimctl.errors import NimctlError
+    from nimctl.k8s.render import render, to_text
+
+    loaded = load({"gpus": "1"}, environ={"NGC_API_KEY": "IfNotPresent"})
+    resources = render(loaded.settings, loaded.profile.name, RenderOptions())
+    with pytest.raises(NimctlError) as caught:
+        to_text(resources, "yaml", loaded.settings)
+    assert "IfNotPresent" not in caught.value.message + str(caught.value.hint)
