@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import yaml
+from pydantic import ValidationError
 
 from nimctl.errors import ConfigError, NimctlError
 from nimctl.k8s import formats
@@ -125,12 +126,27 @@ def _probe(path: str, port: int, initial_delay: int, failures: int) -> Probe:
 
 def render(settings: Settings, profile_name: str, options: RenderOptions) -> list[K8sModel]:
     """The NIMCache that downloads the model and the NIMService that serves it from that cache."""
+    try:
+        return _resources(settings, profile_name, options)
+    except ValidationError as exc:  # a setting `up` accepts but a cluster does not (e.g. a relative path)
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(
+            f"cannot render {exc.title}.{where}: {first['msg']}", hint="see `nimctl config show` and docs/kubernetes.md"
+        ) from None
+
+
+def _resources(settings: Settings, profile_name: str, options: RenderOptions) -> list[K8sModel]:
     name = _checked("container name (--name)", formats.dns_label_from, settings.container_name)
-    namespace = options.namespace and _checked("--namespace", formats.check_dns_label, options.namespace)
+    namespace = (
+        _checked("--namespace", formats.check_dns_label, options.namespace) if options.namespace is not None else None
+    )
     pull_secret = _checked("--pull-secret", formats.check_dns_subdomain, options.pull_secret)
     auth_secret = _checked("--auth-secret", formats.check_dns_subdomain, options.auth_secret)
-    storage_class = options.storage_class and _checked(
-        "--storage-class", formats.check_dns_subdomain, options.storage_class
+    storage_class = (
+        _checked("--storage-class", formats.check_dns_subdomain, options.storage_class)
+        if options.storage_class is not None
+        else None
     )
     default_cache_size = f"{max(1, math.ceil(settings.min_free_disk_gb))}Gi"
     cache_size = _checked("--cache-size", formats.quantity_from_size, options.cache_size or default_cache_size)

@@ -274,3 +274,19 @@ def test_text_holding_the_key_is_refused_not_printed() -> None:
     with pytest.raises(NimctlError) as caught:
         to_text(resources, "yaml", loaded.settings)
     assert "IfNotPresent" not in caught.value.message + str(caught.value.hint)
+
+
+@pytest.mark.parametrize(
+    ("flags", "environ", "options", "named"),
+    [
+        ({}, {}, {"namespace": ""}, "--namespace"),
+        ({}, {}, {"storage_class": ""}, "--storage-class"),
+        ({}, {"NIMCTL_READINESS_PATH": "v1/health/ready"}, {}, "HttpGet.path"),
+    ],
+)
+def test_values_a_cluster_refuses_are_config_errors_not_crashes(
+    flags: dict, environ: dict, options: dict, named: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        documents({"gpus": "1", **flags}, environ=environ, **options)
+    assert named in caught.value.message
