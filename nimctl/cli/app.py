@@ -31,6 +31,7 @@ def _register() -> None:
     app.command("smoke")(guarded(smoke.smoke))
     app.command("doctor")(guarded(doctor.doctor))
     app.add_typer(config.app, name="config")
+    app.add_typer(__import__("nimctl.cli.k8s", fromlist=["app"]).app, name="k8s")
 
 
 _register()

@@ -1,0 +1,96 @@
+"""`nimctl k8s render`: the profile `up` uses, as NIM Operator resources (documents on stdout)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from nimctl.cli import options as opt
+from nimctl.cli.guard import guarded
+from nimctl.errors import ConfigError
+
+app = typer.Typer(help="Run a profile on Kubernetes with NVIDIA's NIM Operator.", no_args_is_help=True)
+
+OUTPUT_FORMATS = ("yaml", "json")
+
+
+@app.command("render")
+@guarded
+def render(
+    profile: opt.Profile = None,
+    name: opt.Name = None,
+    image: opt.Image = None,
+    gpus: Annotated[
+        str | None, typer.Option("--gpus", help="GPUs per replica: a count, or none. [env: NIMCTL_GPUS]")
+    ] = None,
+    shm_size: opt.ShmSize = None,
+    max_images: opt.MaxImages = None,
+    env: opt.EnvPairs = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="uid:gid of the cache job and the NIM (default 1000:1000).")
+    ] = None,
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", help="Namespace of the resources (default: kubectl's).")
+    ] = None,
+    replicas: Annotated[
+        int, typer.Option("--replicas", help="NIM replicas (more than 1 needs a RWX storage class).")
+    ] = 1,
+    storage_class: Annotated[
+        str | None,
+        typer.Option("--storage-class", help="StorageClass of the model cache PVC (default: the cluster's)."),
+    ] = None,
+    cache_size: Annotated[
+        str | None,
+        typer.Option("--cache-size", help="Model cache PVC size, e.g. 200Gi or 200GB (default: min_free_disk_gb)."),
+    ] = None,
+    pull_secret: Annotated[
+        str, typer.Option("--pull-secret", help="Secret with the registry login (docker-registry).")
+    ] = "ngc-secret",
+    auth_secret: Annotated[str, typer.Option("--auth-secret", help="Secret with NGC_API_KEY.")] = "ngc-api-secret",
+    service_type: Annotated[
+        str, typer.Option("--service-type", help="ClusterIP | NodePort | LoadBalancer.")
+    ] = "ClusterIP",
+    model_profile: Annotated[
+        str | None,
+        typer.Option("--model-profile", help="NIM model profile id to cache and serve (default: the operator picks)."),
+    ] = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="yaml (multi-document) | json (a list).")] = "yaml",
+) -> None:
+    """Print a NIMCache and a NIMService for the profile; pipe them to `kubectl apply -f -`."""
+    import sys
+
+    from nimctl.cli.output import console
+    from nimctl.k8s.render import RenderOptions, secret_commands, to_text
+    from nimctl.k8s.render import render as render_resources
+    from nimctl.settings import load_settings, parse_env_pairs
+
+    if output not in OUTPUT_FORMATS:
+        raise ConfigError(f"invalid --output {output!r}", hint="use -o yaml or -o json")
+    flags = {
+        "container_name": name,
+        "image": image,
+        "gpus": gpus,
+        "shm_size": shm_size,
+        "max_images_per_prompt": max_images,
+        "env": parse_env_pairs(env),
+        "user": user,
+    }
+    loaded = load_settings(flags, profile=profile)
+    options = RenderOptions(
+        namespace=namespace,
+        replicas=replicas,
+        storage_class=storage_class,
+        cache_size=cache_size,
+        pull_secret=pull_secret,
+        auth_secret=auth_secret,
+        service_type=service_type,
+        model_profile=model_profile,
+    )
+    text = to_text(render_resources(loaded.settings, loaded.profile.name, options), output, loaded.settings)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    out = console()
+    out.print("Create the two Secrets the resources name once, before `kubectl apply`:", highlight=False)
+    for command in secret_commands(loaded.settings, options):
+        out.print(f"  {command}", markup=False, highlight=False, soft_wrap=True)
