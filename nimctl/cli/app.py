@@ -22,7 +22,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from nimctl.cli import config, doctor, down, logs, smoke, status, up
+    from nimctl.cli import config, doctor, down, k8s, logs, smoke, status, up
 
     app.command("up")(guarded(up.up))
     app.command("down")(guarded(down.down))
@@ -31,7 +31,7 @@ def _register() -> None:
     app.command("smoke")(guarded(smoke.smoke))
     app.command("doctor")(guarded(doctor.doctor))
     app.add_typer(config.app, name="config")
-    app.add_typer(__import__("nimctl.cli.k8s", fromlist=["app"]).app, name="k8s")
+    app.add_typer(k8s.app, name="k8s")
 
 
 _register()
