@@ -33,10 +33,10 @@ from nimctl.errors import (
 )
 from nimctl.locking import deployment_lock
 from nimctl.plan import Action, Desired, Plan, conflict, reconcile
+from nimctl.ports import EnginePort
 from nimctl.preflight import FAIL, WARN, ensure_cache_dir, run_checks
 from nimctl.readiness import ExitedDuringStartup, NotReadyInTime, probe, wait_until_ready
 from nimctl.settings import LoadedSettings, Settings
-from nimctl.ports import EnginePort
 from nimctl.spec import ContainerSpec, build_spec, registry_of, split_reference
 
 LOG_TAIL_LINES = 50
@@ -164,7 +164,9 @@ def _up_locked(
     return result
 
 
-def _preflight(engine: EnginePort, settings: Settings, *, held_by_own: bool, report: Reporter, needs_pull: bool) -> None:
+def _preflight(
+    engine: EnginePort, settings: Settings, *, held_by_own: bool, report: Reporter, needs_pull: bool
+) -> None:
     checks = run_checks(
         settings,
         engine,

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-
 RUNNING_STATES = ("running", "restarting")
 
 

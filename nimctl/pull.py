@@ -56,7 +56,6 @@ def classify_registry_error(message: str, image: str) -> PullError:
     return PullError(f"pull of {image} failed: {one_line(message)}", hint="check the image reference and the registry")
 
 
-
 @dataclass
 class Layer:
     id: str
