@@ -303,8 +303,9 @@ def _handle_failed_start(
 ) -> None:
     """Attach the log tail and the saved log's path to the error; remove the container.
 
-    A container that ran and failed is removed whoever started it; one the engine refused to
-    start is removed only if this run created it. --keep-on-failure keeps either.
+    A container that ran and failed (crash, timeout) is removed whoever started it; one that
+    failed otherwise (e.g. the engine refused to start it) only if this run created or started
+    it. --keep-on-failure keeps either. (tests/unit/test_deploy_policy.py pins each case.)
     """
     ran = isinstance(failure, (ContainerExited, ReadinessTimeout))
     full_log = redact(engine.logs(container_id), settings.ngc_api_key) if ran else ""
