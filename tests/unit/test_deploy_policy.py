@@ -362,3 +362,12 @@ def test_a_changed_deployment_runs_preflight_and_recreates(
     assert result.action == "recreate" and len(plans) == 1
     assert engine.calls == ["engine_info", "build", "create", "start"]
     assert engine.removed == [("old-id", loaded.settings.stop_timeout)]
+
+
+def test_the_real_engine_and_the_fake_both_offer_the_port() -> None:
+    from nimctl.engine import Engine
+
+    wanted = [name for name in vars(EnginePort) if not name.startswith("_")]
+    assert "create" in wanted and "signals" in wanted
+    assert [name for name in wanted if not callable(getattr(Engine, name, None))] == []
+    assert [name for name in wanted if not callable(getattr(FakeEngine, name, None))] == []
