@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from pydantic import SecretStr
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from nimctl.container import ContainerInfo
 from nimctl.engine import Engine
 from nimctl.errors import (
     ConfigError,
@@ -30,7 +32,8 @@ from nimctl.errors import (
     redact,
 )
 from nimctl.locking import deployment_lock
-from nimctl.plan import Action, Desired, Plan, reconcile
+from nimctl.plan import Action, Desired, Plan, conflict, reconcile
+from nimctl.ports import EnginePort
 from nimctl.preflight import FAIL, WARN, ensure_cache_dir, run_checks
 from nimctl.readiness import ExitedDuringStartup, NotReadyInTime, probe, wait_until_ready
 from nimctl.settings import LoadedSettings, Settings
@@ -90,7 +93,7 @@ class UpResult:
 
 
 def up(
-    loaded: LoadedSettings, options: UpOptions, report: Reporter, connect: Callable[[], Engine] = Engine.connect
+    loaded: LoadedSettings, options: UpOptions, report: Reporter, connect: Callable[[], EnginePort] = Engine.connect
 ) -> UpResult:
     settings = loaded.settings
     spec = build_spec(settings, loaded.profile.name)
@@ -105,18 +108,22 @@ def up(
 
 
 def _up_locked(
-    engine: Engine, settings: Settings, spec: ContainerSpec, options: UpOptions, report: Reporter, started: float
+    engine: EnginePort,
+    settings: Settings,
+    spec: ContainerSpec,
+    options: UpOptions,
+    report: Reporter,
+    started: float,
 ) -> UpResult:
     existing = engine.inspect(spec.name)
     observed = existing.observed if existing else None
+    if reason := conflict(observed):
+        raise ConfigError(reason, hint="choose another --name, or remove that container yourself")
     local_image = engine.image_id(spec.image)
-
-    # Fast path: same config, running. Skip preflight and pulls; just confirm readiness.
-    quick_plan = reconcile(Desired(spec.name, spec.config_hash, None), observed, force_recreate=options.force_recreate)
-    if quick_plan.action is Action.CONFLICT:
-        raise ConfigError(quick_plan.reason, hint="choose another --name, or remove that container yourself")
     needs_image = settings.pull == "always" or local_image is None
-    if quick_plan.action is not Action.NOOP or needs_image:
+    # Fast path: running with the same config and no image to fetch. Skip preflight; just confirm readiness.
+    unchanged = observed is not None and observed.runs_config(spec.config_hash) and not options.force_recreate
+    if needs_image or not unchanged:
         _preflight(
             engine,
             settings,
@@ -124,15 +131,14 @@ def _up_locked(
             report=report,
             needs_pull=needs_image,
         )
-
     image_id = _ensure_image(engine, settings, spec, local_image, report)
     plan = reconcile(Desired(spec.name, spec.config_hash, image_id), observed, force_recreate=options.force_recreate)
     report.step(f"{spec.name}: {plan.action.value} ({plan.reason})")
 
     container_id: str | None = None
     try:
-        container_id = _execute(engine, plan, spec, existing.id if existing else None, settings)
-        _wait_ready(engine, container_id, spec, settings, report)
+        container_id = _container_for(engine, plan, spec, existing.id if existing else None, settings)
+        _start_and_wait_ready(engine, container_id, spec, settings, report)
     except KeyboardInterrupt:
         if container_id and plan.changes_anything:  # only what this run started; the cache is never touched
             engine.stop_and_remove(container_id, timeout=5)
@@ -158,7 +164,9 @@ def _up_locked(
     return result
 
 
-def _preflight(engine: Engine, settings: Settings, *, held_by_own: bool, report: Reporter, needs_pull: bool) -> None:
+def _preflight(
+    engine: EnginePort, settings: Settings, *, held_by_own: bool, report: Reporter, needs_pull: bool
+) -> None:
     checks = run_checks(
         settings,
         engine,
@@ -175,7 +183,7 @@ def _preflight(engine: Engine, settings: Settings, *, held_by_own: bool, report:
 
 
 def _ensure_image(
-    engine: Engine, settings: Settings, spec: ContainerSpec, local_image: str | None, report: Reporter
+    engine: EnginePort, settings: Settings, spec: ContainerSpec, local_image: str | None, report: Reporter
 ) -> str:
     if settings.build == "simulator":
         if local_image is None:
@@ -188,7 +196,7 @@ def _ensure_image(
     return _pull(engine, settings, spec.image, report)
 
 
-def _pull(engine: Engine, settings: Settings, image: str, report: Reporter) -> str:
+def _pull(engine: EnginePort, settings: Settings, image: str, report: Reporter) -> str:
     """Log in (if the registry needs it) and pull; transient faults are retried, bounded and logged."""
     from nimctl.pull import PullDisplay
 
@@ -238,7 +246,10 @@ def _which_is_missing(error: ImageNotFound, image: str, registry: str | None, ke
     return ImageNotFound(f"tag not found: {path!r} has no tag {tag!r}", hint=f"tags there: {known}")
 
 
-def _execute(engine: Engine, plan: Plan, spec: ContainerSpec, existing_id: str | None, settings: Settings) -> str:
+def _container_for(
+    engine: EnginePort, plan: Plan, spec: ContainerSpec, existing_id: str | None, settings: Settings
+) -> str:
+    """The id of the container the plan leads to: the existing one, or a new one (removing the old first)."""
     if plan.action is Action.NOOP:
         assert existing_id is not None
         return existing_id
@@ -251,7 +262,10 @@ def _execute(engine: Engine, plan: Plan, spec: ContainerSpec, existing_id: str |
     return engine.create(spec)
 
 
-def _wait_ready(engine: Engine, container_id: str, spec: ContainerSpec, settings: Settings, report: Reporter) -> None:
+def _start_and_wait_ready(
+    engine: EnginePort, container_id: str, spec: ContainerSpec, settings: Settings, report: Reporter
+) -> None:
+    """Start the container unless it runs already, then wait until it answers ready (or fails)."""
     signals = engine.signals(container_id)  # subscribe before starting: an instant crash is still seen
     try:
         info = engine.inspect(container_id)
@@ -279,7 +293,7 @@ def _wait_ready(engine: Engine, container_id: str, spec: ContainerSpec, settings
 
 
 def _handle_failed_start(
-    engine: Engine,
+    engine: EnginePort,
     container_id: str,
     plan: Plan,
     spec: ContainerSpec,
@@ -289,8 +303,9 @@ def _handle_failed_start(
 ) -> None:
     """Attach the log tail and the saved log's path to the error; remove the container.
 
-    A container that ran and failed is removed whoever started it; one the engine refused to
-    start is removed only if this run created it. --keep-on-failure keeps either.
+    A container that ran and failed (crash, timeout) is removed whoever started it; one that
+    failed otherwise (e.g. the engine refused to start it) only if this run created or started
+    it. --keep-on-failure keeps either. (tests/unit/test_deploy_policy.py pins each case.)
     """
     ran = isinstance(failure, (ContainerExited, ReadinessTimeout))
     full_log = redact(engine.logs(container_id), settings.ngc_api_key) if ran else ""
@@ -347,12 +362,34 @@ def _smoke(spec: ContainerSpec, settings: Settings, suite: str, report: Reporter
 # --- down / status ---------------------------------------------------------------------------
 
 
-def down(engine: Engine, name: str | None, everything: bool, timeout: int) -> list[str]:
+def down(engine: EnginePort, name: str | None, everything: bool, timeout: int) -> list[str]:
     """Stop and remove nimctl's containers (only those carrying its label). Returns their names."""
     targets = engine.managed_containers(None if everything else name)
     for info in targets:
         engine.stop_and_remove(info.id, timeout=timeout)
     return [info.name for info in targets]
+
+
+def status(engine: EnginePort, name: str | None = None) -> list[dict[str, Any]]:
+    """One row per nimctl container (the rows of `nimctl status --json`), readiness probed live."""
+    containers = engine.managed_containers(name)
+    with ThreadPoolExecutor(max_workers=8) as pool:  # readiness probes in parallel
+        return list(pool.map(_status_row, containers))
+
+
+def _status_row(info: ContainerInfo) -> dict[str, Any]:
+    uptime = info.uptime()
+    return {
+        "name": info.name,
+        "profile": info.profile,
+        "image": info.image,
+        "state": info.state,
+        "exit_code": info.exit_code,
+        "ready": info.running and bool(info.url) and is_ready(info.url, info.readiness_path),
+        "url": info.url,
+        "model": info.model,
+        "uptime_s": None if not info.running else round(uptime or 0.0, 1),
+    }
 
 
 def is_ready(url: str, path: str) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+RUNNING_STATES = ("running", "restarting")
+
 
 class Action(str, Enum):
     NOOP = "noop"  # running with the same config: only wait for readiness
@@ -35,6 +37,10 @@ class Observed:
     image_id: str | None
     exit_code: int | None = None
 
+    def runs_config(self, config_hash: str) -> bool:
+        """nimctl's container, running with this configuration: `up` need not prepare anything."""
+        return self.managed and self.state in RUNNING_STATES and self.config_hash == config_hash
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -47,11 +53,18 @@ class Plan:
         return self.action not in (Action.NOOP, Action.CONFLICT)
 
 
+def conflict(observed: Observed | None) -> str | None:
+    """Why `up` must not touch the container of that name, if it must not."""
+    if observed is not None and not observed.managed:
+        return f"container {observed.name!r} exists and was not created by nimctl"
+    return None
+
+
 def reconcile(desired: Desired, observed: Observed | None, *, force_recreate: bool = False) -> Plan:
     if observed is None:
         return Plan(Action.CREATE, "no container yet")
-    if not observed.managed:
-        return Plan(Action.CONFLICT, f"container {observed.name!r} exists and was not created by nimctl")
+    if reason := conflict(observed):
+        return Plan(Action.CONFLICT, reason)
     if observed.state in ("removing", "dead"):
         return Plan(Action.RECREATE, f"container is {observed.state}", remove_id=observed.id)
     if force_recreate:
@@ -60,7 +73,7 @@ def reconcile(desired: Desired, observed: Observed | None, *, force_recreate: bo
         return Plan(Action.RECREATE, "configuration changed", remove_id=observed.id)
     if desired.image_id and observed.image_id and desired.image_id != observed.image_id:
         return Plan(Action.RECREATE, "image changed", remove_id=observed.id)
-    if observed.state in ("running", "restarting"):
+    if observed.state in RUNNING_STATES:
         return Plan(Action.NOOP, "running with the same configuration")
     if observed.state == "paused":
         return Plan(Action.RECREATE, "container is paused", remove_id=observed.id)

@@ -13,10 +13,13 @@ import stat
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nimctl.settings import Settings
 from nimctl.spec import registry_of
+
+if TYPE_CHECKING:
+    from nimctl.ports import EnginePort
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
 
@@ -42,14 +45,15 @@ def nearest_existing(path: Path) -> Path:
     return path
 
 
-def check_engine(connect: Callable[[], Any]) -> tuple[Check, Any]:
+def check_engine(connect: Callable[[], EnginePort]) -> tuple[Check, EnginePort | None]:
+    """Connect and ask the version: both go through engine_errors, so any failure is EngineUnreachable."""
     from nimctl.errors import EngineUnreachable
 
     try:
         engine = connect()
+        version = engine.version()
     except EngineUnreachable as exc:
         return Check("docker engine", FAIL, exc.message, exc.hint or ""), None
-    version = engine.api.version().get("Version", "?")
     return Check("docker engine", PASS, f"reachable, version {version}"), engine
 
 
@@ -179,7 +183,7 @@ def check_disk(settings: Settings) -> Check:
 
 def run_checks(
     settings: Settings,
-    engine: Any,
+    engine: EnginePort | None,
     *,
     needs_pull: bool,
     port_held_by_own_container: bool,

@@ -1,12 +1,59 @@
-"""The pull's progress: engine events → per-layer state → a live display on stderr.
+"""The pull: engine events → per-layer state → a live display on stderr; registry errors → PullErrors.
 
-`LayerBoard` is pure (tested on recorded events); `PullDisplay` draws it with rich.
+`LayerBoard` and `classify_registry_error` are pure (tested on recorded events and messages);
+`PullDisplay` draws the board with rich.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from nimctl.errors import ImageNotFound, PullError, RegistryAuthError, TransientPullError
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """An engine message on one line, cut at `limit` characters."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def classify_registry_error(message: str, image: str) -> PullError:
+    """A registry/engine error text → the PullError a user can act on."""
+    text = message.lower()
+    registry_hint = "check the image reference; `nimctl config show` prints the one in use"
+    if any(s in text for s in ("unauthorized", "authentication required", "401", "incorrect username or password")):
+        return RegistryAuthError(
+            f"the registry rejected the NGC key while pulling {image}",
+            hint="check NGC_API_KEY (an NGC API key with access to this NIM); nvcr.io's user is $oauthtoken",
+        )
+    if any(s in text for s in ("manifest unknown", "name unknown", "repository does not exist", "not found", "404")):
+        return ImageNotFound(f"image not found: {image}", hint=registry_hint)
+    if "denied" in text:
+        return RegistryAuthError(
+            f"the registry denied access to {image}",
+            hint="the NGC key was accepted but has no access to this image: check your NGC org and subscription",
+        )
+    if any(
+        s in text
+        for s in (
+            "500",
+            "502",
+            "503",
+            "504",
+            "connection reset",
+            "connection refused",
+            "eof",
+            "timeout",
+            "toomanyrequests",
+            "temporarily",
+        )
+    ):
+        return TransientPullError(
+            f"registry error while pulling {image}: {one_line(message)}",
+            hint="the registry or network had a transient fault; try again",
+        )
+    return PullError(f"pull of {image} failed: {one_line(message)}", hint="check the image reference and the registry")
 
 
 @dataclass

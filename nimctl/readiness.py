@@ -21,7 +21,7 @@ PROBE_TIMEOUT = 2.0
 
 
 class Signals(Protocol):
-    """What the wait needs from the container (engine.ContainerSignals; a fake in unit tests)."""
+    """What the wait needs from the container (watch.ContainerSignals; a fake in unit tests)."""
 
     def wait(self, timeout: float) -> None:
         """Sleep up to `timeout`, returning early when something happened."""

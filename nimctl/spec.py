@@ -47,6 +47,8 @@ class PortBinding:
 class ContainerSpec:
     name: str
     image: str
+    url: str  # where the NIM answers on the host
+    config_hash: str  # what makes two containers the same deployment (see `config_hash`)
     env: dict[str, str]
     labels: dict[str, str]
     runtime: str | None
@@ -56,14 +58,6 @@ class ContainerSpec:
     ports: tuple[PortBinding, ...]
     user: str
     secret_env: dict[str, SecretStr] = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def url(self) -> str:
-        return self.labels[LABEL_URL]
-
-    @property
-    def config_hash(self) -> str:
-        return self.labels[LABEL_CONFIG_HASH]
 
 
 def config_hash(fields: dict) -> str:
@@ -93,10 +87,12 @@ def build_spec(settings: Settings, profile_name: str) -> ContainerSpec:
         "ports": [[p.container_port, p.host_ip, p.host_port] for p in ports],
         "user": settings.run_as,
     }
+    fingerprint = config_hash(hashed)
+    # Read back only through container.ContainerInfo's properties.
     labels = {
         LABEL_MANAGED: "true",
         LABEL_PROFILE: profile_name,
-        LABEL_CONFIG_HASH: config_hash(hashed),
+        LABEL_CONFIG_HASH: fingerprint,
         LABEL_URL: settings.url,
         LABEL_MODEL: settings.served_model,
         LABEL_READINESS_PATH: settings.readiness_path,
@@ -106,6 +102,8 @@ def build_spec(settings: Settings, profile_name: str) -> ContainerSpec:
     return ContainerSpec(
         name=settings.container_name,
         image=settings.image_reference,
+        url=settings.url,
+        config_hash=fingerprint,
         env=env,
         labels=labels,
         runtime=runtime,

@@ -19,9 +19,8 @@ class Endpoint:
 def resolve_endpoint(name: str | None = None) -> Endpoint:
     """The endpoint of a running nimctl container: the one named, or the only one running."""
     from nimctl.engine import Engine
-    from nimctl.spec import LABEL_MAX_IMAGES, LABEL_MODEL, LABEL_URL
 
-    running = [info for info in Engine.connect().managed_containers(name) if info.state == "running"]
+    running = [info for info in Engine.connect().managed_containers(name) if info.running]
     if not running:
         raise ConfigError(
             "no running nimctl container" + (f" named {name!r}" if name else ""),
@@ -33,12 +32,7 @@ def resolve_endpoint(name: str | None = None) -> Endpoint:
             hint="choose one with --name, or give --url",
         )
     info = running[0]
-    return Endpoint(
-        name=info.name,
-        url=info.labels[LABEL_URL],
-        model=info.labels.get(LABEL_MODEL, ""),
-        max_images=int(info.labels.get(LABEL_MAX_IMAGES, "5")),
-    )
+    return Endpoint(name=info.name, url=info.url, model=info.model, max_images=info.max_images)
 
 
 def target_name(engine: Any, name: str | None, profile: str | None) -> str:

@@ -37,7 +37,7 @@ def doctor(
     held = False
     if engine is not None:
         own = engine.inspect(settings.container_name)
-        held = own is not None and own.state == "running" and own.labels.get("io.nimctl.managed") == "true"
+        held = own is not None and own.running and own.managed
     needs_pull = engine is None or engine.image_id(settings.image_reference) is None
     checks = [
         engine_check,

@@ -24,7 +24,7 @@ def logs(
     engine = Engine.connect()
     target = target_name(engine, name, profile)
     info = engine.inspect(target)
-    if info is None or info.labels.get("io.nimctl.managed") != "true":
+    if info is None or not info.managed:
         raise ConfigError(f"no nimctl container named {target!r}", hint="`nimctl status` lists them")
     for chunk in engine.follow_logs(info.id, tail="all" if tail is None else tail, follow=follow):
         sys.stdout.buffer.write(chunk)

@@ -11,8 +11,6 @@ import typer
 
 from nimctl.cli.options import Json, Name
 
-DEFAULT_MAX_IMAGES = 5  # the NIM's own default for NIM_MAX_IMAGES_PER_PROMPT
-
 
 def smoke(
     url: Annotated[
@@ -66,6 +64,8 @@ def smoke(
         if max_images is None:
             max_images = endpoint.max_images
     if max_images is None:
+        from nimctl.container import DEFAULT_MAX_IMAGES
+
         max_images = DEFAULT_MAX_IMAGES
 
     err = console()

@@ -133,9 +133,9 @@ def test_crash_is_noticed_within_a_second_of_the_exit(make_deployment, registry_
     assert result.returncode == 5, repr(result)
     attrs = docker_client.api.inspect_container(deployment.name)  # kept, as asked
     assert attrs["State"]["Status"] == "exited"
-    from nimctl.engine import _parse_time
+    from nimctl.container import parse_time
 
-    exited_at = _parse_time(attrs["State"]["FinishedAt"]).timestamp()
+    exited_at = parse_time(attrs["State"]["FinishedAt"]).timestamp()
     # nimctl's exit includes writing the log file and Python's shutdown; the notice itself is faster
     assert finished_at - exited_at < 1.5
     assert "--keep-on-failure" in result.stderr

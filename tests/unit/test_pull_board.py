@@ -4,14 +4,13 @@ import io
 
 from rich.console import Console
 
-from nimctl.engine import classify_registry_error
 from nimctl.errors import (
     ImageNotFound,
     PullError,
     RegistryAuthError,
     TransientPullError,
 )
-from nimctl.pull import LayerBoard, PullDisplay
+from nimctl.pull import LayerBoard, PullDisplay, classify_registry_error
 
 RECORDED = [
     {"status": "Pulling from nim/sim", "id": "latest"},

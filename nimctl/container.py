@@ -1,0 +1,130 @@
+"""One container as nimctl sees it: a typed record built from the engine's inspect data.
+
+As docker compose's `compose/container.py` wraps the inspect dict, this record is the only
+reader of nimctl's labels (spec.py writes them); the CLI asks it for `url`, `model` and so on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from nimctl.plan import Observed
+from nimctl.spec import (
+    LABEL_CONFIG_HASH,
+    LABEL_MANAGED,
+    LABEL_MAX_IMAGES,
+    LABEL_MODEL,
+    LABEL_PROFILE,
+    LABEL_READINESS_PATH,
+    LABEL_URL,
+    LABEL_VERSION,
+    NGC_KEY_ENV,
+)
+
+MANAGED_FILTER = f"{LABEL_MANAGED}=true"  # the engine's label filter for nimctl's containers
+DEFAULT_READINESS_PATH = "/v1/health/ready"
+DEFAULT_MAX_IMAGES = 5  # the NIM's own default for NIM_MAX_IMAGES_PER_PROMPT
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """Docker's RFC 3339 time (nanoseconds, `Z`) → an aware datetime; None for its zero time."""
+    if not text or text.startswith("0001-"):
+        return None
+    # docker gives nanoseconds; datetime takes microseconds
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text).replace("Z", "+00:00")
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """What `status`, `logs`, `doctor`, `down` and `up` need to know about one container."""
+
+    id: str
+    name: str
+    state: str  # docker's State.Status
+    exit_code: int | None  # only once it exited
+    image: str
+    image_id: str
+    labels: dict[str, str]
+    started_at: datetime | None
+    env: dict[str, str]  # without the NGC key
+
+    @classmethod
+    def from_inspect(cls, attrs: dict[str, Any]) -> ContainerInfo:
+        state = attrs.get("State", {})
+        config = attrs.get("Config", {})
+        env = dict(item.partition("=")[::2] for item in config.get("Env") or [])
+        env.pop(NGC_KEY_ENV, None)  # never carried around, even in memory
+        finished = state.get("Status") in ("exited", "dead")
+        return cls(
+            id=attrs["Id"],
+            name=attrs["Name"].lstrip("/"),
+            state=state.get("Status", "unknown"),
+            exit_code=state.get("ExitCode") if finished else None,
+            image=config.get("Image", ""),
+            image_id=attrs.get("Image", ""),
+            labels=config.get("Labels") or {},
+            started_at=parse_time(state.get("StartedAt")),
+            env=env,
+        )
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def managed(self) -> bool:
+        return self.labels.get(LABEL_MANAGED) == "true"
+
+    @property
+    def profile(self) -> str:
+        return self.labels.get(LABEL_PROFILE, "")
+
+    @property
+    def url(self) -> str:
+        return self.labels.get(LABEL_URL, "")
+
+    @property
+    def model(self) -> str:
+        return self.labels.get(LABEL_MODEL, "")
+
+    @property
+    def max_images(self) -> int:
+        return int(self.labels.get(LABEL_MAX_IMAGES, DEFAULT_MAX_IMAGES))
+
+    @property
+    def config_hash(self) -> str | None:
+        return self.labels.get(LABEL_CONFIG_HASH)
+
+    @property
+    def readiness_path(self) -> str:
+        return self.labels.get(LABEL_READINESS_PATH, DEFAULT_READINESS_PATH)
+
+    @property
+    def version(self) -> str:
+        return self.labels.get(LABEL_VERSION, "")
+
+    def uptime(self, now: datetime | None = None) -> float | None:
+        """Seconds since it started, while it runs; None otherwise."""
+        if not self.running or self.started_at is None:
+            return None
+        now = now or datetime.now(timezone.utc)
+        return max(0.0, (now - self.started_at).total_seconds())
+
+    @property
+    def observed(self) -> Observed:
+        return Observed(
+            name=self.name,
+            id=self.id,
+            state=self.state,
+            managed=self.managed,
+            config_hash=self.config_hash,
+            image_id=self.image_id or None,
+            exit_code=self.exit_code,
+        )

@@ -1,0 +1,56 @@
+"""The engine as `deploy` and `preflight` use it: an explicit seam (engine.Engine, or a fake in unit tests).
+
+Another engine (Podman, a remote one) only has to offer these methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from pydantic import SecretStr
+
+from nimctl.container import ContainerInfo
+from nimctl.readiness import Signals
+from nimctl.spec import ContainerSpec
+
+
+class ContainerWatch(Signals, Protocol):
+    """A starting container's exit and log lines (watch.ContainerSignals)."""
+
+    @property
+    def oom_killed(self) -> bool: ...
+
+    def follow_logs(self, since: float) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class EnginePort(Protocol):
+    def inspect(self, name_or_id: str) -> ContainerInfo | None: ...
+
+    def managed_containers(self, name: str | None = None) -> list[ContainerInfo]: ...
+
+    def image_id(self, reference: str) -> str | None: ...
+
+    def engine_info(self) -> dict[str, Any]: ...
+
+    def version(self) -> str: ...
+
+    def login(self, registry: str, key: SecretStr) -> dict[str, str]: ...
+
+    def pull(self, reference: str, auth: dict[str, str] | None, on_event: Callable[[dict], None]) -> str: ...
+
+    def build_simulator(self, reference: str) -> str: ...
+
+    def create(self, spec: ContainerSpec) -> str: ...
+
+    def start(self, container_id: str) -> None: ...
+
+    def stop_and_remove(self, container_id: str, timeout: int) -> None: ...
+
+    def logs(self, container_id: str, tail: int | str = "all") -> str: ...
+
+    def signals(self, container_id: str) -> ContainerWatch:
+        """Subscribe to the container's events; call before starting it so no exit is missed."""
+        ...

@@ -1,0 +1,91 @@
+"""Follows one container while `up` waits for it: its exit (engine events) and its log lines.
+
+A thread per stream, so the readiness wait (readiness.py) reacts within milliseconds to a
+crash or a "ready" log line without polling the health endpoint fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import docker
+
+
+class ContainerSignals:
+    """Watches one container for the readiness wait: its exit (engine events) and its log lines.
+
+    `wait(timeout)` returns early when something happens that is worth a probe right away
+    (a log line hinting at readiness, or the container's exit), so the wait reacts within
+    milliseconds without polling the health endpoint fast.
+    """
+
+    # Lines a NIM (uvicorn/vLLM) prints when it starts serving. Access-log lines are skipped:
+    # they mention /v1/health/ready and would make every probe trigger the next one.
+    READY_HINT = re.compile(
+        r"application startup complete|uvicorn running on|nim is ready|ready to serve|serving on|listening on",
+        re.IGNORECASE,
+    )
+    ACCESS_LOG = re.compile(r'"(GET|POST|HEAD|PUT|DELETE) /')
+
+    def __init__(self, client: docker.DockerClient, container_id: str):
+        self._client = client
+        self._id = container_id
+        self._nudge = threading.Event()
+        self._exit_code: int | None = None
+        self._oom = False
+        self._streams: list[Any] = []
+        # Subscribed before the container starts (the request completes here), so no exit is missed.
+        events = client.api.events(decode=True, filters={"container": container_id, "event": ["die", "oom"]})
+        self._streams.append(events)
+        threading.Thread(target=self._follow_events, args=(events,), daemon=True, name="nimctl-events").start()
+
+    def follow_logs(self, since: float) -> None:
+        """Follow the log lines written from `since` (epoch seconds) on, not the whole history."""
+        logs = self._client.api.logs(self._id, stream=True, follow=True, since=since)
+        self._streams.append(logs)
+        threading.Thread(target=self._follow_logs, args=(logs,), daemon=True, name="nimctl-logs").start()
+
+    def _follow_events(self, events: Iterator[dict]) -> None:
+        # Closing the stream at the end of the wait ends this loop with an error: nothing to report.
+        with contextlib.suppress(Exception):
+            for event in events:
+                action = event.get("Action") or event.get("status")
+                if action == "oom":
+                    self._oom = True
+                elif action == "die":
+                    code = event.get("Actor", {}).get("Attributes", {}).get("exitCode")
+                    self._exit_code = int(code) if code is not None else -1
+                    break
+        self._nudge.set()
+
+    def _follow_logs(self, logs: Iterator[bytes]) -> None:
+        buffer = b""
+        with contextlib.suppress(Exception):  # closed under us at the end of the wait, as above
+            for chunk in logs:
+                buffer += chunk
+                *complete, buffer = buffer.split(b"\n")
+                for raw in complete:
+                    line = raw.decode("utf-8", "replace").rstrip("\r")
+                    if self.READY_HINT.search(line) and not self.ACCESS_LOG.search(line):
+                        self._nudge.set()
+
+    def wait(self, timeout: float) -> None:
+        self._nudge.wait(timeout)
+        self._nudge.clear()
+
+    def exit_code(self) -> int | None:
+        return self._exit_code
+
+    @property
+    def oom_killed(self) -> bool:
+        return self._oom
+
+    def close(self) -> None:
+        for stream in self._streams:
+            with contextlib.suppress(Exception):  # already closed by the engine, or broken: either way done
+                stream.close()

@@ -1,0 +1,373 @@
+"""deploy's failure policy, driven through `deploy.up(..., connect=...)` with a fake engine.
+
+Which container is removed or kept after a crash, a refused start, a readiness timeout or
+Ctrl-C, with and without --keep-on-failure, for a container this run created, one it only
+started, and one that was already running. The fake satisfies `ports.EnginePort`; the
+readiness wait is the real one, fed by the fake's signals (and a real little HTTP server
+where the container must answer ready).
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from nimctl import deploy
+from nimctl.container import ContainerInfo
+from nimctl.deploy import Reporter, UpOptions
+from nimctl.errors import (
+    ConfigError,
+    ContainerExited,
+    Interrupted,
+    NimctlError,
+    PreflightFailed,
+    ReadinessTimeout,
+)
+from nimctl.plan import Plan
+from nimctl.ports import EnginePort
+from nimctl.settings import LoadedSettings, load_settings
+from nimctl.spec import LABEL_CONFIG_HASH, build_spec
+from tests.unit.test_readiness import HealthServer
+
+SIM_IMAGE_ID = "sha256:sim"
+LOG = "".join(f"line {n}\n" for n in range(80)) + "boom: the model did not fit\n"
+
+
+class FakeSignals:
+    """The container's exit and a Ctrl-C, as the readiness wait sees them."""
+
+    def __init__(self, exit_code: int | None, interrupt: bool):
+        self._exit_code = exit_code
+        self._interrupt = interrupt
+        self.oom_killed = False
+        self.closed = False
+
+    def wait(self, timeout: float) -> None:
+        if self._interrupt:
+            raise KeyboardInterrupt
+        # otherwise return at once: nothing happened, and the test need not sleep
+
+    def exit_code(self) -> int | None:
+        return self._exit_code
+
+    def follow_logs(self, since: float) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeEngine:
+    """Just enough of an engine for `up`: containers by name, a start that may be refused."""
+
+    def __init__(
+        self,
+        existing: ContainerInfo | None = None,
+        *,
+        refuse_start: NimctlError | None = None,
+        exit_code: int | None = None,
+        interrupt: bool = False,
+    ):
+        self.containers: dict[str, ContainerInfo] = {existing.name: existing} if existing else {}
+        self.refuse_start = refuse_start
+        self.exit_code = exit_code
+        self.interrupt = interrupt
+        self.calls: list[str] = []
+        self.removed: list[tuple[str, int]] = []  # (id, stop timeout)
+        self.signal_feeds: list[FakeSignals] = []
+
+    def _find(self, name_or_id: str) -> ContainerInfo | None:
+        return next((c for c in self.containers.values() if name_or_id in (c.name, c.id)), None)
+
+    def _set_state(self, info: ContainerInfo, state: str) -> None:
+        self.containers[info.name] = replace(info, state=state)
+
+    def inspect(self, name_or_id: str) -> ContainerInfo | None:
+        return self._find(name_or_id)
+
+    def managed_containers(self, name: str | None = None) -> list[ContainerInfo]:
+        return [c for c in self.containers.values() if c.managed and name in (None, c.name)]
+
+    def image_id(self, reference: str) -> str | None:
+        return SIM_IMAGE_ID
+
+    def engine_info(self) -> dict:
+        self.calls.append("engine_info")  # preflight's only engine call
+        return {}
+
+    def version(self) -> str:
+        return "fake"
+
+    def login(self, registry, key):  # the simulator profile never pulls
+        raise AssertionError("no login expected")
+
+    def pull(self, reference, auth, on_event):
+        raise AssertionError("no pull expected")
+
+    def build_simulator(self, reference: str) -> str:
+        self.calls.append("build")
+        return SIM_IMAGE_ID
+
+    def create(self, spec) -> str:
+        self.calls.append("create")
+        info = container(spec.name, spec.labels, state="created", container_id="new-id")
+        self.containers[spec.name] = info
+        return info.id
+
+    def start(self, container_id: str) -> None:
+        self.calls.append("start")
+        if self.refuse_start is not None:
+            raise self.refuse_start
+        self._set_state(self._find(container_id), "running")
+
+    def stop_and_remove(self, container_id: str, timeout: int) -> None:
+        self.removed.append((container_id, timeout))
+        info = self._find(container_id)
+        if info is not None:
+            del self.containers[info.name]
+
+    def logs(self, container_id: str, tail: int | str = "all") -> str:
+        info = self._find(container_id)
+        return "" if info is None or info.state == "created" else LOG  # one that never ran has none
+
+    def signals(self, container_id: str) -> FakeSignals:
+        feed = FakeSignals(self.exit_code, self.interrupt)
+        self.signal_feeds.append(feed)
+        return feed
+
+
+def container(name: str, labels: dict[str, str], *, state: str, container_id: str = "old-id") -> ContainerInfo:
+    return ContainerInfo.from_inspect(
+        {
+            "Id": container_id,
+            "Name": "/" + name,
+            "Image": SIM_IMAGE_ID,
+            "State": {"Status": state, "ExitCode": 0},
+            "Config": {"Image": "nimctl-sim:latest", "Labels": labels, "Env": []},
+        }
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def _private_lock_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+
+
+def sim_settings(tmp_path: Path, port: int | None = None, timeout: float = 0.3) -> LoadedSettings:
+    flags = {
+        "container_name": "policy-test",
+        "cache_dir": tmp_path / "cache",
+        "log_dir": tmp_path / "logs",
+        "port": port or free_port(),
+        "timeout": timeout,
+    }
+    return load_settings(flags, profile="sim", environ={})
+
+
+def spec_labels(loaded: LoadedSettings) -> dict[str, str]:
+    return build_spec(loaded.settings, loaded.profile.name).labels
+
+
+def run_up(loaded: LoadedSettings, engine: EnginePort, **options: bool) -> deploy.UpResult:
+    report = Reporter(Console(file=io.StringIO(), width=200))
+    return deploy.up(loaded, UpOptions(smoke="none", **options), report, connect=lambda: engine)
+
+
+def saved_logs(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "logs").glob("policy-test-*.log")) if (tmp_path / "logs").exists() else []
+
+
+# --- a crash during start-up -----------------------------------------------------------------
+
+
+def test_crash_of_a_created_container_removes_it_and_saves_its_log(tmp_path: Path) -> None:
+    engine = FakeEngine(exit_code=3)
+    with pytest.raises(ContainerExited) as failure:
+        run_up(sim_settings(tmp_path), engine)
+    assert engine.calls[-2:] == ["create", "start"]
+    assert engine.removed == [("new-id", 5)] and engine.containers == {}
+    [log] = saved_logs(tmp_path)
+    assert log.read_text() == LOG
+    assert "exited with code 3 during start-up" in failure.value.message
+    assert failure.value.details[-1] == "boom: the model did not fit" and str(log) in failure.value.details[0]
+    assert str(log) in failure.value.hint and "removed" in failure.value.hint
+    assert all(feed.closed for feed in engine.signal_feeds)
+
+
+@pytest.mark.parametrize("state", ["exited", "running"])
+def test_crash_removes_the_container_whoever_started_it(tmp_path: Path, state: str) -> None:
+    loaded = sim_settings(tmp_path)
+    engine = FakeEngine(container("policy-test", spec_labels(loaded), state=state), exit_code=1)
+    with pytest.raises(ContainerExited):
+        run_up(loaded, engine)
+    assert "create" not in engine.calls
+    assert ("start" in engine.calls) == (state == "exited")  # a running one is only waited for
+    assert engine.removed == [("old-id", 5)]
+    assert len(saved_logs(tmp_path)) == 1
+
+
+# --- a start the engine refused ----------------------------------------------------------------
+
+
+def refused() -> ContainerExited:
+    return ContainerExited("cannot start container new-id: exec: no such file", hint="the engine refused to run it")
+
+
+def port_taken() -> PreflightFailed:
+    return PreflightFailed("the host port is taken (port is already allocated)", hint="choose another --port")
+
+
+@pytest.mark.parametrize("refusal", [refused, port_taken])
+def test_refused_start_removes_the_container_this_run_created(tmp_path: Path, refusal) -> None:
+    engine = FakeEngine(refuse_start=refusal())
+    with pytest.raises(type(refusal())) as failure:
+        run_up(sim_settings(tmp_path), engine)
+    assert failure.value.message == refusal().message
+    assert engine.removed == [("new-id", 5)]
+    assert saved_logs(tmp_path) == []  # it never ran: there is no log to keep
+
+
+@pytest.mark.parametrize("refusal", [refused, port_taken])
+def test_refused_start_of_a_stopped_container_removes_it_too(tmp_path: Path, refusal) -> None:
+    # `up` chose to start it (plan START changes something), so its failure is this run's to clean up
+    loaded = sim_settings(tmp_path)
+    engine = FakeEngine(container("policy-test", spec_labels(loaded), state="exited"), refuse_start=refusal())
+    with pytest.raises(type(refusal())):
+        run_up(loaded, engine)
+    assert engine.removed == [("old-id", 5)]
+
+
+# --- the readiness timeout ---------------------------------------------------------------------
+
+
+def test_readiness_timeout_removes_the_container_with_the_stop_timeout(tmp_path: Path) -> None:
+    loaded = sim_settings(tmp_path, timeout=0.2)  # nothing listens on the port: never ready
+    engine = FakeEngine()
+    with pytest.raises(ReadinessTimeout, match="was not ready after"):
+        run_up(loaded, engine)
+    assert engine.removed == [("new-id", loaded.settings.stop_timeout)]
+    assert len(saved_logs(tmp_path)) == 1
+
+
+# --- Ctrl-C ------------------------------------------------------------------------------------
+
+
+def test_ctrl_c_removes_a_container_this_run_created(tmp_path: Path) -> None:
+    engine = FakeEngine(interrupt=True)
+    with pytest.raises(Interrupted):
+        run_up(sim_settings(tmp_path), engine)
+    assert engine.removed == [("new-id", 5)]
+
+
+def test_ctrl_c_removes_a_stopped_container_this_run_started(tmp_path: Path) -> None:
+    loaded = sim_settings(tmp_path)
+    engine = FakeEngine(container("policy-test", spec_labels(loaded), state="exited"), interrupt=True)
+    with pytest.raises(Interrupted):
+        run_up(loaded, engine)
+    assert engine.removed == [("old-id", 5)]
+
+
+def test_ctrl_c_leaves_a_container_that_was_already_running(tmp_path: Path) -> None:
+    loaded = sim_settings(tmp_path)
+    engine = FakeEngine(container("policy-test", spec_labels(loaded), state="running"), interrupt=True)
+    with pytest.raises(Interrupted):
+        run_up(loaded, engine)
+    assert engine.removed == [] and engine.containers["policy-test"].state == "running"
+
+
+# --- --keep-on-failure -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("engine_args", "error"),
+    [
+        ({"exit_code": 3}, ContainerExited),
+        ({}, ReadinessTimeout),
+        ({"refuse_start": refused()}, ContainerExited),
+    ],
+    ids=["crash", "timeout", "refused-start"],
+)
+def test_keep_on_failure_keeps_the_container(tmp_path: Path, engine_args: dict, error: type) -> None:
+    engine = FakeEngine(**engine_args)
+    with pytest.raises(error) as failure:
+        run_up(sim_settings(tmp_path, timeout=0.2), engine, keep_on_failure=True)
+    assert engine.removed == [] and "policy-test" in engine.containers
+    if "refuse_start" not in engine_args:  # a container that ran: its log is saved and named
+        [log] = saved_logs(tmp_path)
+        assert "--keep-on-failure" in failure.value.hint and str(log) in failure.value.hint
+
+
+# --- what is decided before anything starts ------------------------------------------------------
+
+
+def test_a_foreign_container_of_that_name_is_never_touched(tmp_path: Path) -> None:
+    engine = FakeEngine(container("policy-test", {"maintainer": "someone else"}, state="running"))
+    with pytest.raises(ConfigError, match="not created by nimctl"):
+        run_up(sim_settings(tmp_path), engine)
+    assert engine.calls == [] and engine.removed == []  # no preflight, no build, nothing removed
+
+
+@pytest.fixture
+def health() -> Iterator[HealthServer]:
+    server = HealthServer()
+    server.ready = True
+    yield server
+    server.server.shutdown()
+
+
+@pytest.fixture
+def plans(monkeypatch: pytest.MonkeyPatch) -> list[Plan]:
+    """Every plan `up` makes (it must make one)."""
+    made: list[Plan] = []
+    real_reconcile = deploy.reconcile
+
+    def recording_reconcile(*args, **kwargs) -> Plan:
+        made.append(real_reconcile(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(deploy, "reconcile", recording_reconcile)
+    return made
+
+
+def test_running_unchanged_deployment_skips_preflight_and_plans_once(
+    tmp_path: Path, health: HealthServer, plans: list[Plan]
+) -> None:
+    loaded = sim_settings(tmp_path, port=int(health.url.rsplit(":", 1)[1]), timeout=5)
+    engine = FakeEngine(container("policy-test", spec_labels(loaded), state="running"))
+    result = run_up(loaded, engine)
+    assert result.action == "noop" and result.ready and result.url == health.url
+    assert "engine_info" not in engine.calls and "start" not in engine.calls and engine.removed == []
+    assert len(plans) == 1
+
+
+def test_a_changed_deployment_runs_preflight_and_recreates(
+    tmp_path: Path, health: HealthServer, plans: list[Plan]
+) -> None:
+    loaded = sim_settings(tmp_path, port=int(health.url.rsplit(":", 1)[1]), timeout=5)
+    old_labels = {**spec_labels(loaded), LABEL_CONFIG_HASH: "an-older-config"}
+    engine = FakeEngine(container("policy-test", old_labels, state="running"))
+    result = run_up(loaded, engine)
+    assert result.action == "recreate" and len(plans) == 1
+    assert engine.calls == ["engine_info", "build", "create", "start"]
+    assert engine.removed == [("old-id", loaded.settings.stop_timeout)]
+
+
+def test_the_real_engine_and_the_fake_both_offer_the_port() -> None:
+    from nimctl.engine import Engine
+
+    wanted = [name for name in vars(EnginePort) if not name.startswith("_")]
+    assert "create" in wanted and "signals" in wanted
+    assert [name for name in wanted if not callable(getattr(Engine, name, None))] == []
+    assert [name for name in wanted if not callable(getattr(FakeEngine, name, None))] == []

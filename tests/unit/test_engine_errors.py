@@ -1,0 +1,90 @@
+"""engine_errors: docker-py's exceptions (real ones, built here) → the NimctlError a user is shown."""
+
+from __future__ import annotations
+
+import docker.errors
+import pytest
+import requests
+from pydantic import SecretStr
+
+from nimctl.engine_errors import engine_errors
+from nimctl.errors import (
+    ConfigError,
+    ContainerExited,
+    EngineUnreachable,
+    ExitCode,
+    ImageNotFound,
+    NimctlError,
+    PreflightFailed,
+    RegistryAuthError,
+    TransientPullError,
+)
+
+KEY = SecretStr("nvapi-engine-errors-test-key")
+
+
+def api_error(status: int, explanation: str) -> docker.errors.APIError:
+    response = requests.Response()
+    response.status_code = status
+    return docker.errors.APIError(f"{status} error", response=response, explanation=explanation)
+
+
+def translated(action: str, what: str, exc: Exception, secret: SecretStr | None = None) -> NimctlError:
+    with pytest.raises(NimctlError) as caught, engine_errors(action, what, secret):
+        raise exc
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__  # no docker traceback chained
+    return caught.value
+
+
+def test_unreachable_engine_on_connect() -> None:
+    error = translated("connect", "the Docker engine", docker.errors.DockerException("Error while fetching server"))
+    assert isinstance(error, EngineUnreachable) and error.exit_code == ExitCode.ENGINE_UNREACHABLE
+    assert error.message.startswith("cannot reach the Docker engine: Error while fetching server")
+    assert "DOCKER_HOST" in error.hint
+
+
+def test_an_engine_answering_errors_on_connect_is_unreachable_too() -> None:
+    assert isinstance(translated("connect", "the Docker engine", api_error(502, "bad gateway")), EngineUnreachable)
+
+
+def test_login_rejected_is_a_registry_auth_error_without_the_key() -> None:
+    exc = api_error(401, f"unauthorized: incorrect username or password ({KEY.get_secret_value()})")
+    error = translated("login", "nvcr.io", exc, KEY)
+    assert isinstance(error, RegistryAuthError) and error.exit_code == ExitCode.PULL_FAILED
+    assert KEY.get_secret_value() not in error.message + (error.hint or "")
+
+
+def test_a_dropped_connection_during_login_or_pull_is_transient() -> None:
+    broken = requests.exceptions.ConnectionError("Connection aborted")
+    assert translated("login", "nvcr.io", broken).message.startswith("cannot reach the engine while logging in to")
+    pulled = translated("pull", "nvcr.io/nim/x:1", broken)
+    assert isinstance(pulled, TransientPullError) and "broke during the pull" in pulled.message
+
+
+def test_pull_of_a_missing_image() -> None:
+    error = translated("pull", "nvcr.io/nim/x:1", api_error(404, "manifest unknown"))
+    assert isinstance(error, ImageNotFound) and error.message == "image not found: nvcr.io/nim/x:1"
+
+
+@pytest.mark.parametrize(
+    ("action", "status", "explanation", "expected", "words"),
+    [
+        ("create", 500, "could not select device driver with capabilities: [[gpu]]", PreflightFailed, "GPU"),
+        ("create", 400, "unknown or invalid runtime name: nvidia", PreflightFailed, "runtime"),
+        ("start", 500, "Bind for 127.0.0.1:8000 failed: port is already allocated", PreflightFailed, "port"),
+        ("create", 409, "Conflict. The container name is already in use", PreflightFailed, "cannot create nim"),
+        ("start", 500, "exec: /opt/nim/start.sh: no such file", ContainerExited, "cannot start container nim"),
+        ("create", 400, "invalid mount config", ConfigError, "cannot create container nim"),
+        ("remove", 500, "driver failed to remove root filesystem", NimctlError, "cannot remove container nim"),
+    ],
+)
+def test_refused_container_operations(action: str, status: int, explanation: str, expected: type, words: str) -> None:
+    error = translated(action, "nim", api_error(status, explanation))
+    assert type(error) is expected and words in error.message and error.hint
+
+
+def test_nimctl_errors_raised_inside_pass_through_untouched() -> None:
+    mine = ImageNotFound("image not found: x")
+    with pytest.raises(ImageNotFound) as caught, engine_errors("pull", "x"):
+        raise mine
+    assert caught.value is mine
