@@ -34,7 +34,7 @@ from nimctl.plan import Action, Desired, Plan, reconcile
 from nimctl.preflight import FAIL, WARN, ensure_cache_dir, run_checks
 from nimctl.readiness import ExitedDuringStartup, NotReadyInTime, probe, wait_until_ready
 from nimctl.settings import LoadedSettings, Settings
-from nimctl.spec import ContainerSpec, build_spec, registry_of, split_reference
+from nimctl.spec import LABEL_PROFILE, ContainerSpec, build_spec, registry_of, split_reference
 
 LOG_TAIL_LINES = 50
 PULL_ATTEMPTS = 4
@@ -347,9 +347,14 @@ def _smoke(spec: ContainerSpec, settings: Settings, suite: str, report: Reporter
 # --- down / status ---------------------------------------------------------------------------
 
 
-def down(engine: Engine, name: str | None, everything: bool, timeout: int) -> list[str]:
-    """Stop and remove nimctl's containers (only those carrying its label). Returns their names."""
+def down(engine: Engine, name: str | None, everything: bool, timeout: int, profile: str | None = None) -> list[str]:
+    """Stop and remove nimctl's containers (only those carrying its label). Returns their names.
+
+    With `everything`, `profile` narrows "every container" to those that profile created.
+    """
     targets = engine.managed_containers(None if everything else name)
+    if everything and profile is not None:
+        targets = [info for info in targets if info.labels.get(LABEL_PROFILE) == profile]
     for info in targets:
         engine.stop_and_remove(info.id, timeout=timeout)
     return [info.name for info in targets]
