@@ -98,7 +98,9 @@ def test_down_never_touches_a_foreign_container(
 ) -> None:
     # `--all` scoped by this run's own profile: the shared engine's other nimctl containers stay
     mine, other = make_deployment(registry_image), make_deployment(registry_image)
-    foreign = docker_client.containers.create(sim_image, name=mine.name + "-foreign", labels={"io.nimctl.test-run": "x"})
+    foreign = docker_client.containers.create(
+        sim_image, name=mine.name + "-foreign", labels={"io.nimctl.test-run": "x"}
+    )
     try:
         result = mine.nimctl("down", "--name", foreign.name)
         assert result.returncode == 0
