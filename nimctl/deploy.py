@@ -362,9 +362,16 @@ def _smoke(spec: ContainerSpec, settings: Settings, suite: str, report: Reporter
 # --- down / status ---------------------------------------------------------------------------
 
 
-def down(engine: EnginePort, name: str | None, everything: bool, timeout: int) -> list[str]:
-    """Stop and remove nimctl's containers (only those carrying its label). Returns their names."""
+def down(
+    engine: EnginePort, name: str | None, everything: bool, timeout: int, profile: str | None = None
+) -> list[str]:
+    """Stop and remove nimctl's containers (only those carrying its label). Returns their names.
+
+    With `everything`, `profile` narrows "every container" to those that profile created.
+    """
     targets = engine.managed_containers(None if everything else name)
+    if everything and profile is not None:
+        targets = [info for info in targets if info.profile == profile]
     for info in targets:
         engine.stop_and_remove(info.id, timeout=timeout)
     return [info.name for info in targets]

@@ -99,6 +99,7 @@ class Settings(BaseSettings):
     port: int = Field(8000, description="Host port", ge=1, le=65535)
     container_port: int = Field(8000, description="Port the NIM listens on in the container", ge=1, le=65535)
     readiness_path: str = Field("/v1/health/ready", description="Readiness endpoint")
+    liveness_path: str = Field("/v1/health/live", description="Liveness endpoint (the k8s liveness probe)")
     env: dict[str, str] = Field({}, description="Extra container environment (profile [env] table, --env KEY=VALUE)")
     user: str | None = Field(None, description="uid:gid the container runs as (default: yours)")
     pull: Literal["always", "missing", "never"] = Field("missing", description="When to pull the image")

@@ -79,7 +79,8 @@ def make_deployment(tmp_path, docker_client, registry: Registry):
         created.append(name)
         cache_dir = tmp_path / f"cache{index}"
         cache_dir.mkdir()
-        profile = write_profile(tmp_path / f"profile{index}.toml", image or "unset", cache_dir, **overrides)
+        # a per-run profile name: `down --all --profile` then removes only what this test made
+        profile = write_profile(tmp_path / f"profile-{name}.toml", image or "unset", cache_dir, **overrides)
         env = base_env(**({"NGC_API_KEY": key} if key else {}))
         return Deployment(name=name, port=free_port(), cache_dir=cache_dir, profile=profile, env=env)
 

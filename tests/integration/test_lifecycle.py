@@ -93,18 +93,29 @@ def test_status_logs_down(deployment: Deployment, docker_client) -> None:
     assert (deployment.cache_dir / "model.bin").read_bytes() == b"weights"
 
 
-def test_down_never_touches_a_foreign_container(docker_client, sim_image: str, deployment: Deployment) -> None:
+def test_down_never_touches_a_foreign_container(
+    docker_client, sim_image: str, make_deployment, registry_image: str
+) -> None:
+    # `--all` scoped by this run's own profile: the shared engine's other nimctl containers stay
+    mine, other = make_deployment(registry_image), make_deployment(registry_image)
     foreign = docker_client.containers.create(
-        sim_image, name=deployment.name + "-foreign", labels={"io.nimctl.test-run": "x"}
+        sim_image, name=mine.name + "-foreign", labels={"io.nimctl.test-run": "x"}
     )
     try:
-        result = deployment.nimctl("down", "--name", foreign.name)
+        result = mine.nimctl("down", "--name", foreign.name)
         assert result.returncode == 0
         assert "nothing to remove" in result.stderr
         foreign.reload()
         assert foreign.status == "created"
-        run_nimctl("down", "--all", env=deployment.env, check=True)
+
+        mine.up("--no-smoke", check=True)
+        other.up("--no-smoke", check=True)
+        result = mine.nimctl("down", "--all", "--profile", str(mine.profile), check=True)
+        assert f"removed {mine.name} " in result.stderr
+        assert docker_client.containers.list(all=True, filters={"name": f"^/{mine.name}$"}) == []
+        assert docker_client.containers.get(other.name).status == "running"  # another profile's
         foreign.reload()
+        assert foreign.status == "created"
     finally:
         foreign.remove(force=True)
 

@@ -103,9 +103,10 @@ def test_user_becomes_the_cache_job_and_nim_ids(user: str | None, ids: tuple[int
 def test_max_images_and_every_env_entry_reach_the_container_env() -> None:
     _, service = documents(
         {"gpus": "1", "max_images_per_prompt": 3, "env": {"NIM_LOG_LEVEL": "DEBUG"}},
-        environ={"NIMCTL_ENV": '{"FROM_ENV": "1"}'},
+        environ={"NIMCTL_ENV": '{"FROM_ENV": "1", "NIM_LOG_LEVEL": "INFO"}'},
     )
-    assert env_of(service) == {"NIM_MAX_IMAGES_PER_PROMPT": "3", "NIM_LOG_LEVEL": "DEBUG"}  # flags beat NIMCTL_ENV
+    # --env merges over NIMCTL_ENV key by key; the flag wins where both set a key
+    assert env_of(service) == {"NIM_MAX_IMAGES_PER_PROMPT": "3", "FROM_ENV": "1", "NIM_LOG_LEVEL": "DEBUG"}
     _, sim = documents(profile="sim")
     assert env_of(sim) == {
         "NIM_MAX_IMAGES_PER_PROMPT": "5",

@@ -1,0 +1,1 @@
+"""The project's scripts; the benchmark is the package `scripts.nimbench` (run from the repo root)."""

@@ -1,0 +1,5 @@
+import sys
+
+from scripts.nimbench.cli import main
+
+sys.exit(main())
