@@ -33,6 +33,11 @@ def is_settings_variable(name: str) -> bool:
     return upper.startswith(ENV_PREFIX) or upper in NVIDIA_VARIABLES
 
 
+def without_settings_variables(environ: dict[str, str]) -> dict[str, str]:
+    """`environ` less every variable nimctl reads: the start of a known environment for a child nimctl."""
+    return {name: value for name, value in environ.items() if not is_settings_variable(name)}
+
+
 def env_help(field: str) -> str:
     """The ``[env: ...]`` suffix of a flag's help text, NVIDIA's name first as users know it."""
     names = (*NVIDIA_ENV_NAMES.get(field, ()), ENV_PREFIX + field.upper())

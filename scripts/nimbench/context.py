@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from nimctl.env_names import without_settings_variables
 from scripts.nimbench.procs import Children, CmdResult
 from scripts.nimbench.progress import log
 
@@ -62,8 +63,7 @@ class Bench:
 
     def _clean_env(self) -> dict[str, str]:
         """The machine's env without nimctl's variables (as tests/integration/harness.py does)."""
-        dropped = ("NGC_API_KEY", "LOCAL_NIM_CACHE", "NIM_MAX_IMAGES_PER_PROMPT", "IMG_NAME", "CONTAINER_NAME")
-        env = {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith("NIMCTL_")}
+        env = without_settings_variables(dict(os.environ))
         env["XDG_RUNTIME_DIR"] = str(self.runtime_dir)  # nimctl's deployment locks
         env["COLUMNS"] = "200"  # no wrapped lines: each message is one line we can match
         env["PYTHONUNBUFFERED"] = "1"  # every stderr line reaches us when it is written

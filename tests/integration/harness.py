@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from nimctl.env_names import without_settings_variables
+
 REGISTRY_USER = "$oauthtoken"
 TEST_KEY = "nvapi-TESTKEY-" + secrets.token_hex(12)  # recognisable, so leak tests can grep for it
 SIM_REPOSITORY = "nim/mistralai/mistral-small-4-119b-2603-sim"
@@ -121,14 +123,7 @@ def untag(docker_client, reference: str) -> None:
 
 def base_env(**extra: str) -> dict[str, str]:
     """The machine's environment without nimctl's variables, plus `extra`."""
-    dropped = (
-        "NGC_API_KEY",
-        "LOCAL_NIM_CACHE",
-        "NIM_MAX_IMAGES_PER_PROMPT",
-        "IMG_NAME",
-        "CONTAINER_NAME",
-    )
-    env = {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith("NIMCTL_")}
+    env = without_settings_variables(dict(os.environ))
     env["XDG_RUNTIME_DIR"] = os.environ.get("NIMCTL_TEST_RUNTIME_DIR", tempfile.gettempdir())
     env["COLUMNS"] = "200"  # wide tables, so assertions see whole values
     env.update(extra)
