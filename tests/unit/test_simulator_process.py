@@ -3,8 +3,12 @@ start-up sequence, streaming pauses, image URLs it fetches, the OpenAI SDK, and 
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -241,3 +245,54 @@ def test_sim_break_from_env_reaches_the_server():
         handle.wait_ready(5)
         ids = [m["id"] for m in httpx.get(handle.base_url + "/v1/models").json()["data"]]
     assert ids != [MODEL]
+
+
+# -- the HTTP layer: body reading, keep-alive, the access log ------------------------------------
+
+
+def raw_exchange(sim, request: bytes) -> bytes:
+    """Send raw bytes, read until the server closes the connection."""
+    with socket.create_connection((sim.host, sim.port), timeout=5) as conn:
+        conn.sendall(request)
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+    return received
+
+
+def test_an_unreadable_content_length_is_400_and_closes_the_connection(sim):
+    answer = raw_exchange(sim, b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: lots\r\n\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and b"Invalid Content-Length" in body
+
+
+def test_a_body_over_the_limit_is_413_without_reading_it(sim):
+    request = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (65 * 2**20)
+    head, _, body = raw_exchange(sim, request).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413") and json.loads(body)["code"] == 413
+
+
+def test_keep_alive_serves_json_and_a_stream_on_one_connection(sim):
+    connection = http.client.HTTPConnection(sim.host, sim.port, timeout=5)
+    try:
+        payload = json.dumps({"model": MODEL, "messages": [user("hi")], "stream": True})
+        connection.request("POST", "/v1/chat/completions", payload, {"Content-Type": "application/json"})
+        streamed = connection.getresponse()
+        assert streamed.getheader("Transfer-Encoding") == "chunked" and streamed.read().endswith(b"data: [DONE]\n\n")
+        connection.request("GET", "/v1/health/ready")
+        assert connection.getresponse().status == 200
+    finally:
+        connection.close()
+
+
+def test_access_log_lines_are_nim_shaped(sim, client):
+    client.get("/v1/health/live?probe=1")
+    pattern = re.compile(
+        r"^INFO \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} h11_impl\.py\] 127\.0\.0\.1:\d+ - "
+        r'"GET /v1/health/live\?probe=1 HTTP/1\.1" 200$'
+    )
+    assert any(pattern.match(line) for line in sim.log_lines), sim.log_lines[-3:]
+    assert any(
+        re.match(r"^INFO .* api_server\.py:1750\] Uvicorn running on http://127\.0\.0\.1:\d+ ", line)
+        for line in sim.log_lines
+    )
