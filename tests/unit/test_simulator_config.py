@@ -165,3 +165,23 @@ def test_every_sim_module_imports_only_the_stdlib_or_its_siblings():
                 continue
             outside = [n for n in names if n.split(".")[0] not in sys.stdlib_module_names | {"__future__"}]
             assert outside == [], f"{module.name} imports {outside}"
+
+
+def test_recipe_hash_covers_every_module_the_image_copies(tmp_path, monkeypatch):
+    from nimctl.simulator import image as image_module
+
+    copy = tmp_path / "sim"
+    copy.mkdir()
+    for module in SIM_DIR.glob("*.py"):
+        (copy / module.name).write_bytes(module.read_bytes())
+    monkeypatch.setattr(image_module, "SERVER_PACKAGE", copy)
+    assert [p.name for p in image_module.server_sources()] == sorted(p.name for p in SIM_DIR.glob("*.py"))
+    original = image_module.recipe_hash()
+    for module in image_module.server_sources():
+        text = module.read_bytes()
+        module.write_bytes(text + b"\n")
+        assert image_module.recipe_hash() != original, module.name
+        module.write_bytes(text)
+    assert image_module.recipe_hash() == original
+    (copy / "extra.py").write_text("")
+    assert image_module.recipe_hash() != original
