@@ -3,7 +3,8 @@
 No base image can be pulled on the machines nimctl is developed and tested on, so the root
 filesystem is assembled from the host: the interpreter, the shared libraries it and its extension
 modules link against (as `ldd` lists them, with the loader), a pruned standard library, a passwd
-entry for the non-root user, and server.py. It is sent to the engine as a tar build context.
+entry for the non-root user, and the server package (`sim/`, stdlib only). It is sent to the
+engine as a tar build context.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ IMAGE_TITLE = "nimctl NIM simulator"
 
 HOST_PYTHON = Path("/usr/bin/python3.11")
 HOST_STDLIB = Path("/usr/lib/python3.11")
-SERVER_SOURCE = Path(__file__).with_name("server.py")
+SERVER_PACKAGE = Path(__file__).with_name("sim")  # stdlib only; copied to /opt/nim-sim/sim
+SIM_DIR = "/opt/nim-sim"
 SIM_UID = SIM_GID = 1000
 
 # top-level entries of the standard library a server never needs
@@ -60,23 +62,28 @@ DOCKERFILE = f"""\
 FROM scratch
 COPY rootfs/ /
 COPY --chown={SIM_UID}:{SIM_GID} cache/ /opt/nim/.cache/
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOME=/opt/nim NIM_CACHE_PATH=/opt/nim/.cache
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOME=/opt/nim NIM_CACHE_PATH=/opt/nim/.cache PYTHONPATH={SIM_DIR}
 WORKDIR /opt/nim
 USER {SIM_UID}:{SIM_GID}
 EXPOSE 8000
-ENTRYPOINT ["/usr/bin/python3.11", "-u", "/opt/nim-sim/server.py"]
+ENTRYPOINT ["/usr/bin/python3.11", "-u", "-m", "sim"]
 """
 
 PASSWD = f"root:x:0:0:root:/root:/sbin/nologin\nnim:x:{SIM_UID}:{SIM_GID}:NIM:/opt/nim:/sbin/nologin\n"
 GROUP = f"root:x:0:\nnim:x:{SIM_GID}:\n"
 
 
+def server_sources() -> list[Path]:
+    """The server package's modules: exactly what is copied into the image."""
+    return sorted(SERVER_PACKAGE.glob("*.py"))
+
+
 def recipe_hash() -> str:
-    """What the image is built from: server.py and this recipe (this file, Dockerfile included)."""
+    """What the image is built from: every copied server module (name and bytes) and this recipe
+    (this file, Dockerfile included)."""
     digest = hashlib.sha256()
-    for source in (SERVER_SOURCE, Path(__file__)):
-        digest.update(source.read_bytes())
-        digest.update(b"\0")
+    for source in [*server_sources(), Path(__file__)]:
+        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -137,10 +144,11 @@ def assemble_rootfs(rootfs: Path) -> None:
     tmp = rootfs / "tmp"
     tmp.mkdir()
     tmp.chmod(0o1777)
-    sim_dir = rootfs / "opt" / "nim-sim"
-    sim_dir.mkdir(parents=True)
-    shutil.copyfile(SERVER_SOURCE, sim_dir / "server.py")
-    (sim_dir / "server.py").chmod(0o644)
+    package = rootfs / SIM_DIR.lstrip("/") / SERVER_PACKAGE.name
+    package.mkdir(parents=True)
+    for source in server_sources():
+        shutil.copyfile(source, package / source.name)
+        (package / source.name).chmod(0o644)
 
 
 def _build_context(workdir: Path) -> io.BufferedReader:
@@ -173,7 +181,7 @@ def build_simulator_image(client: docker.DockerClient, tag: str = SIM_IMAGE):
 
 
 def ensure_simulator_image(client: docker.DockerClient, tag: str = SIM_IMAGE):
-    """The simulator image, built only when it is missing or was built from another server.py/recipe."""
+    """The simulator image, built only when it is missing or its recipe hash differs (sources or recipe changed)."""
     try:
         image = client.images.get(tag)
     except docker.errors.ImageNotFound:

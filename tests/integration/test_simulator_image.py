@@ -25,7 +25,7 @@ from nimctl.simulator.image import (
     ensure_simulator_image,
     recipe_hash,
 )
-from nimctl.simulator.server import DEFAULT_MODEL
+from nimctl.simulator.sim import DEFAULT_MODEL
 
 pytestmark = pytest.mark.integration
 
@@ -138,7 +138,8 @@ def wait_for_status(url: str, status: int, container, timeout: float = 30) -> No
 def test_image_is_non_root_scratch_with_labels(sim_image):
     config = sim_image.attrs["Config"]
     assert config["User"] == "1000:1000"
-    assert config["Entrypoint"] == ["/usr/bin/python3.11", "-u", "/opt/nim-sim/server.py"]
+    assert config["Entrypoint"] == ["/usr/bin/python3.11", "-u", "-m", "sim"]
+    assert "PYTHONPATH=/opt/nim-sim" in config["Env"]
     assert "8000/tcp" in config["ExposedPorts"]
     assert "PYTHONDONTWRITEBYTECODE=1" in config["Env"] and "PYTHONUNBUFFERED=1" in config["Env"]
     assert sim_image.labels[HASH_LABEL] == recipe_hash()

@@ -20,7 +20,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from nimctl.errors import ConfigError, ExitCode, SmokeFailed
-from nimctl.simulator.server import DEFAULT_MODEL, SimConfig, SimHandle, sniff_image_format, start_in_thread
+from nimctl.simulator.sim import DEFAULT_MODEL, SimConfig, SimHandle, sniff_image_format, start_in_thread
 from nimctl.smoke import ALL_CHECKS, QUICK_CHECKS, CheckResult, SmokeReport, media, run_checks, select_checks
 from nimctl.smoke.report import render_table, write_junit
 
@@ -129,7 +129,7 @@ BREAKS = {
 
 
 def test_every_break_name_is_covered() -> None:
-    from nimctl.simulator.server import BREAK_NAMES
+    from nimctl.simulator.sim import BREAK_NAMES
 
     assert set(BREAKS) | {"hang"} == set(BREAK_NAMES)
     assert {check for check, _ in BREAKS.values()} == set(ALL_CHECKS) - {"image-url"}
