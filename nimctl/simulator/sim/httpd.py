@@ -38,7 +38,7 @@ class SimRequestHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body are separate writes: avoid the 40 ms delayed-ACK stall
     server: SimHTTPServer
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it so
         pass  # access lines are written by _log_access in NIM's format
 
     def _log_access(self, status: int) -> None:
