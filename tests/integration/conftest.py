@@ -43,10 +43,16 @@ def docker_client():
 
 @pytest.fixture(scope="session")
 def sim_image(docker_client) -> str:
-    from nimctl.simulator.image import SIM_IMAGE, ensure_simulator_image
+    """The simulator image of this checkout's code, under a tag named by its recipe hash.
 
-    ensure_simulator_image(docker_client, tag=SIM_IMAGE)
-    return SIM_IMAGE
+    `nimctl-sim:latest` follows whichever checkout built it last (parallel runs from other
+    worktrees rebuild it); the hash tag stays this code's image for the whole session.
+    """
+    from nimctl.simulator.image import SIM_IMAGE, ensure_simulator_image, recipe_hash
+
+    pinned = f"nimctl-sim-test:{recipe_hash()[:12]}"
+    ensure_simulator_image(docker_client, tag=SIM_IMAGE).tag(pinned)
+    return pinned
 
 
 @pytest.fixture(scope="session")
