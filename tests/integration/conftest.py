@@ -116,6 +116,8 @@ def sim_deployment(tmp_path_factory, docker_client, sim_image: str) -> Iterator[
         "up",
         "--profile",
         "sim",
+        "--image",
+        sim_image,
         "--name",
         name,
         "--port",
