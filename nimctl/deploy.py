@@ -357,3 +357,31 @@ def down(engine: Engine, name: str | None, everything: bool, timeout: int) -> li
 
 def is_ready(url: str, path: str) -> bool:
     return probe(url, path, timeout=1.0).status == 200
+
+
+def status(engine: Engine, name: str | None = None) -> list[dict[str, Any]]:
+    """One row per nimctl container (the rows `status --json` prints), readiness probed live."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    infos = engine.managed_containers(name)
+    with ThreadPoolExecutor(max_workers=8) as pool:  # readiness probes in parallel
+        return list(pool.map(_status_row, infos))
+
+
+def _status_row(info: Any) -> dict[str, Any]:
+    from nimctl.engine import uptime_seconds
+    from nimctl.spec import LABEL_MODEL, LABEL_PROFILE, LABEL_READINESS_PATH, LABEL_URL
+
+    url = info.labels.get(LABEL_URL, "")
+    running = info.state == "running"
+    return {
+        "name": info.name,
+        "profile": info.labels.get(LABEL_PROFILE, ""),
+        "image": info.image,
+        "state": info.state,
+        "exit_code": info.exit_code,
+        "ready": running and bool(url) and is_ready(url, info.labels.get(LABEL_READINESS_PATH, "/v1/health/ready")),
+        "url": url,
+        "model": info.labels.get(LABEL_MODEL, ""),
+        "uptime_s": None if not running else round(uptime_seconds(info) or 0.0, 1),
+    }

@@ -2,30 +2,7 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
-
 from nimctl.cli import options as opt
-
-
-def _row(info: Any) -> dict[str, Any]:
-    from nimctl.deploy import is_ready
-    from nimctl.engine import uptime_seconds
-    from nimctl.spec import LABEL_MODEL, LABEL_PROFILE, LABEL_READINESS_PATH, LABEL_URL
-
-    url = info.labels.get(LABEL_URL, "")
-    running = info.state == "running"
-    return {
-        "name": info.name,
-        "profile": info.labels.get(LABEL_PROFILE, ""),
-        "image": info.image,
-        "state": info.state,
-        "exit_code": info.exit_code,
-        "ready": running and bool(url) and is_ready(url, info.labels.get(LABEL_READINESS_PATH, "/v1/health/ready")),
-        "url": url,
-        "model": info.labels.get(LABEL_MODEL, ""),
-        "uptime_s": None if not running else round(uptime_seconds(info) or 0.0, 1),
-    }
 
 
 def _human_uptime(seconds: float | None) -> str:
@@ -39,11 +16,10 @@ def _human_uptime(seconds: float | None) -> str:
 def status(name: opt.Name = None, json_output: opt.Json = False) -> None:
     """List nimctl's containers: name, profile, image, state, ready (checked live), url, uptime."""
     from nimctl.cli.output import console, emit_json
+    from nimctl.deploy import status as deploy_status
     from nimctl.engine import Engine
 
-    infos = Engine.connect().managed_containers(name)
-    with ThreadPoolExecutor(max_workers=8) as pool:  # readiness probes in parallel
-        rows = list(pool.map(_row, infos))
+    rows = deploy_status(Engine.connect(), name)
     if json_output:
         emit_json(rows)
         return
