@@ -16,8 +16,12 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("up", "down", "status", "smoke"):
+    if name in ("up", "down", "status"):
         from nimctl import api
 
         return getattr(api, name)
+    if name == "smoke":  # the subpackage, callable as the API's smoke (see nimctl/smoke/__init__.py)
+        import nimctl.smoke
+
+        return nimctl.smoke
     raise AttributeError(f"module 'nimctl' has no attribute {name!r}")
