@@ -274,16 +274,22 @@ def _progress_console(config: pytest.Config) -> Any:
     from rich.console import Console
 
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None or hasattr(config, "workerinput"):
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None or hasattr(config, "workerinput"):
         return None  # the API's quiet default
 
     class _ToTerminal:
+        """Writes past pytest's output capture, which holds fixture set-up output until a test ends."""
+
         def write(self, text: str) -> int:
-            reporter.write(text)
+            with capture.global_and_fixture_disabled():
+                reporter.write(text)
+                reporter.flush()
             return len(text)
 
         def flush(self) -> None:
-            reporter.flush()
+            pass
 
-    reporter.ensure_newline()
+    with capture.global_and_fixture_disabled():
+        reporter.ensure_newline()
     return Console(file=_ToTerminal(), force_terminal=False, no_color=True, highlight=False, width=200)
