@@ -196,10 +196,11 @@ def nim(request: pytest.FixtureRequest) -> Iterator[Nim]:
     except NimctlError as error:
         pytest.fail(failure_text(error), pytrace=False)
     path = state_path(_run_dir(config), name)
+    console = _progress_console(config)
     with shared_state(path) as state:
         if state.error:
             pytest.fail(state.error, pytrace=False)
-        endpoint = _converge(config, profile, timeout, state)
+        endpoint = _converge(profile, timeout, state, console)
     try:
         yield endpoint
     finally:
@@ -210,6 +211,8 @@ def nim(request: pytest.FixtureRequest) -> Iterator[Nim]:
 
                 api.down(name)
                 state.started = False
+                if console is not None:
+                    console.print(f"• {name}: removed (this test run started it; the model cache stays)")
 
 
 @pytest.fixture(scope="session")
@@ -224,12 +227,12 @@ def nim_client(nim: Nim) -> Iterator[Any]:
         client.close()
 
 
-def _converge(config: pytest.Config, profile: str | None, timeout: float | None, state: ShareState) -> Nim:
+def _converge(profile: str | None, timeout: float | None, state: ShareState, console: Any) -> Nim:
     from nimctl import api
 
     try:
         # The tests are the check; `up`'s smoke suite would only delay them (and fail them twice).
-        result = api.up(profile, timeout=timeout, smoke="none", console=_progress_console(config))
+        result = api.up(profile, timeout=timeout, smoke="none", console=console)
     except NimctlError as error:
         state.error = failure_text(error)
         pytest.fail(state.error, pytrace=False)
@@ -283,6 +286,7 @@ def _progress_console(config: pytest.Config) -> Any:
 
         def write(self, text: str) -> int:
             with capture.global_and_fixture_disabled():
+                reporter.ensure_newline()  # not in the middle of a line of test dots
                 reporter.write(text)
                 reporter.flush()
             return len(text)
@@ -290,6 +294,4 @@ def _progress_console(config: pytest.Config) -> Any:
         def flush(self) -> None:
             pass
 
-    with capture.global_and_fixture_disabled():
-        reporter.ensure_newline()
     return Console(file=_ToTerminal(), force_terminal=False, no_color=True, highlight=False, width=200)

@@ -104,6 +104,8 @@ def test_fresh_start_is_shared_by_the_session_and_removed_at_the_end(pytester, p
     pytester.makepyfile(test_uses_nim=USES_NIM, test_no_nim=NO_NIM)
     result = run_inner(pytester, "--nim-profile", "sim", "test_no_nim.py", "test_uses_nim.py")
     result.assert_outcomes(passed=3)
+    # nimctl's progress reaches the terminal while the fixture waits, and the removal is told
+    result.stdout.fnmatch_lines([f"* {plugin_env.name}: ready", f"* {plugin_env.name}: removed (this test run started it*"])
     records = plugin_env.records()
     assert len(records) == 2
     assert len({r["id"] for r in records}) == 1  # one container for the session
@@ -123,6 +125,7 @@ def test_a_running_deployment_is_reused_and_left_running(pytester, plugin_env, d
     assert after.id == before.id
     assert after.attrs["State"]["StartedAt"] == before.attrs["State"]["StartedAt"]  # not restarted
     assert [r["started"] for r in plugin_env.records()] == [False, False]
+    assert "removed" not in result.stdout.str()
 
 
 def test_nim_keep_leaves_what_it_started_running(pytester, plugin_env, docker_client):
