@@ -105,7 +105,9 @@ def test_fresh_start_is_shared_by_the_session_and_removed_at_the_end(pytester, p
     result = run_inner(pytester, "--nim-profile", "sim", "test_no_nim.py", "test_uses_nim.py")
     result.assert_outcomes(passed=3)
     # nimctl's progress reaches the terminal while the fixture waits, and the removal is told
-    result.stdout.fnmatch_lines([f"* {plugin_env.name}: ready", f"* {plugin_env.name}: removed (this test run started it*"])
+    result.stdout.fnmatch_lines(
+        [f"* {plugin_env.name}: ready", f"* {plugin_env.name}: removed (this test run started it*"]
+    )
     records = plugin_env.records()
     assert len(records) == 2
     assert len({r["id"] for r in records}) == 1  # one container for the session

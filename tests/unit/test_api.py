@@ -93,7 +93,8 @@ def test_smoke_returns_the_report_and_raises_smoke_failed():
     from nimctl.errors import SmokeFailed
     from nimctl.simulator.server import SimConfig, start_in_thread
 
-    sim = start_in_thread(SimConfig.from_env({"SIM_STARTUP_DELAY": "0", "SIM_BREAK": "text"}), host="127.0.0.1", port=0)
+    config = SimConfig.from_env({"SIM_STARTUP_DELAY": "0", "SIM_BREAK": "text"})
+    sim = start_in_thread(config, host="127.0.0.1", port=0)
     try:
         sim.wait_ready(10)
         report = api.smoke(sim.base_url, checks="models,text", raise_on_failure=False)
@@ -110,6 +111,9 @@ def test_the_package_exports_the_api_lazily():
     assert nimctl.status is api.status
     with pytest.raises(AttributeError):
         nimctl.launch  # noqa: B018
-    code = "import sys, nimctl; print(sorted(m for m in ('docker', 'openai', 'pydantic', 'nimctl.api') if m in sys.modules))"
+    code = (
+        "import sys, nimctl; "
+        "print(sorted(m for m in ('docker', 'openai', 'pydantic', 'nimctl.api') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
