@@ -217,10 +217,14 @@ def nim(request: pytest.FixtureRequest) -> Iterator[Nim]:
 
 @pytest.fixture(scope="session")
 def nim_client(nim: Nim) -> Iterator[Any]:
-    """An `openai.OpenAI` for the `nim` endpoint (a NIM needs no API key)."""
+    """An `openai.OpenAI` for the `nim` endpoint.
+
+    A NIM needs no API key; a placeholder keeps the SDK from sending OPENAI_API_KEY, someone
+    else's secret, to it.
+    """
     import openai
 
-    client = openai.OpenAI(base_url=nim.url, api_key=os.environ.get("OPENAI_API_KEY") or "not-needed")
+    client = openai.OpenAI(base_url=nim.url, api_key="not-needed")
     try:
         yield client
     finally:
