@@ -195,3 +195,15 @@ def test_xdist_workers_share_one_container_and_the_last_out_removes_it(pytester,
 def _nimctl_env() -> dict[str, str]:
     """The plugin test's NIMCTL_* settings, for a `nimctl` run outside pytester."""
     return {key: value for key, value in os.environ.items() if key.startswith("NIMCTL_") or key == "XDG_RUNTIME_DIR"}
+
+
+def test_nim_timeout_bounds_the_wait_for_readiness(pytester, plugin_env, docker_client, monkeypatch):
+    slow = {"NVIDIA_VISIBLE_DEVICES": "simulated", "NGC_API_KEY": "simulator-placeholder", "SIM_STARTUP_DELAY": "60"}
+    monkeypatch.setenv("NIMCTL_ENV", json.dumps(slow))
+    pytester.makepyfile(test_uses_nim=USES_NIM)
+    result = run_inner(pytester, "--nim-profile", "sim", "--nim-timeout", "3")
+    result.assert_outcomes(errors=2)
+    output = result.stdout.str()
+    assert "exit code 6: the NIM was not ready in time" in output
+    assert f"error: {plugin_env.name} was not ready after 3s" in output
+    assert container(docker_client, plugin_env.name) is None
