@@ -19,6 +19,7 @@ def no_engine():
 
 @pytest.fixture
 def engine_forbidden(monkeypatch):
+    import nimctl.deploy  # noqa: F401 - binds deploy.up's default connect= to the real one, not the patch
     from nimctl.engine import Engine
 
     monkeypatch.setattr(Engine, "connect", classmethod(lambda cls, *a, **k: no_engine()))
