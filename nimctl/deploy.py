@@ -401,3 +401,4 @@ def _status_row(info: ContainerInfo) -> dict[str, Any]:
 
 def is_ready(url: str, path: str) -> bool:
     return probe(url, path, timeout=1.0).status == 200
+

@@ -111,7 +111,9 @@ class PullDisplay:
         self.board = LayerBoard()
         self._console = console
         self._image = image
-        self._live = bool(getattr(console, "is_terminal", False))
+        # Same rule as cli.output.plain_output: live bars only on a terminal, never with NO_COLOR
+        # (a rich Console sets no_color from that variable), whoever built the console.
+        self._live = bool(getattr(console, "is_terminal", False)) and not getattr(console, "no_color", False)
         self._tasks: dict[str, Any] = {}
         self._shown_status: dict[str, str] = {}
         self._progress: Any = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Annotated
 
 import typer
 
@@ -13,12 +14,30 @@ app = typer.Typer(
     name="nimctl",
     help="Launch, wait for, smoke-test and manage NVIDIA NIM containers.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion
     # Pretty tracebacks print local variables, and a local may hold the NGC key.
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from nimctl import __version__
+
+        typer.echo(f"nimctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print nimctl's version and exit.", callback=_show_version, is_eager=True),
+    ] = False,
+) -> None:
+    """Launch, wait for, smoke-test and manage NVIDIA NIM containers."""
 
 
 def _register() -> None:

@@ -5,8 +5,17 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, TextIO
+
+
+def plain_output(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bool:
+    """No colour and no live bars: the stream is not a terminal (a CI log, a pipe) or NO_COLOR is set.
+
+    NO_COLOR follows no-color.org: present and not empty.
+    """
+    return not stream.isatty() or bool(environ.get("NO_COLOR"))
 
 
 @lru_cache(maxsize=1)
@@ -15,6 +24,9 @@ def console() -> Any:
 
     # Piped into a CI log, rich would assume 80 columns and cut URLs and image names short.
     width = None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 200
+    if plain_output(sys.stderr):
+        # force_terminal=False also turns off spinners and PullDisplay's live bars (is_terminal).
+        return Console(stderr=True, highlight=False, width=width, no_color=True, force_terminal=False)
     return Console(stderr=True, highlight=False, width=width)
 
 
