@@ -27,6 +27,7 @@ LABEL_MAX_IMAGES = LABEL_PREFIX + "max-images"
 LABEL_VERSION = LABEL_PREFIX + "version"
 
 NGC_KEY_ENV = "NGC_API_KEY"
+MODEL_PROFILE_ENV = "NIM_MODEL_PROFILE"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ def config_hash(fields: dict) -> str:
 def build_spec(settings: Settings, profile_name: str) -> ContainerSpec:
     env = {
         "NIM_MAX_IMAGES_PER_PROMPT": str(settings.max_images_per_prompt),
+        **({MODEL_PROFILE_ENV: settings.model_profile} if settings.model_profile else {}),
         **settings.env,
     }
     secret_env = {NGC_KEY_ENV: settings.ngc_api_key} if settings.ngc_api_key else {}
