@@ -132,7 +132,7 @@ def _up_locked(
             report=report,
             needs_pull=needs_image,
         )
-    image_id = _ensure_image(engine, settings, spec, local_image, report)
+    image_id = ensure_image(engine, settings, spec, local_image, report)
     plan = reconcile(Desired(spec.name, spec.config_hash, image_id), observed, force_recreate=options.force_recreate)
     report.step(f"{spec.name}: {plan.action.value} ({plan.reason})")
 
@@ -183,7 +183,7 @@ def _preflight(
         raise PreflightFailed(f"preflight: {first.name}: {first.detail}", hint=first.hint)
 
 
-def _ensure_image(
+def ensure_image(
     engine: EnginePort, settings: Settings, spec: ContainerSpec, local_image: str | None, report: Reporter
 ) -> str:
     if settings.build == "simulator":
