@@ -369,9 +369,7 @@ def _smoke(spec: ContainerSpec, settings: Settings, suite: str, report: Reporter
 # --- down / status ---------------------------------------------------------------------------
 
 
-def down(
-    engine: EnginePort, name: str | None, everything: bool, timeout: int, profile: str | None = None
-) -> list[str]:
+def down(engine: EnginePort, name: str | None, everything: bool, timeout: int, profile: str | None = None) -> list[str]:
     """Stop and remove nimctl's containers (only those carrying its label). Returns their names.
 
     With `everything`, `profile` narrows "every container" to those that profile created.

@@ -31,7 +31,9 @@ def profiles(
     )
     loaded = load_settings(flags, profile=profile)
     out = console()
-    echo = (lambda line: out.print(f"[dim]{line}[/]", highlight=False, markup=False)) if verbose else (lambda line: None)
+    echo = (
+        (lambda line: out.print(f"[dim]{line}[/]", highlight=False, markup=False)) if verbose else (lambda line: None)
+    )
     listing = list_profiles(loaded, Reporter(out), echo)
 
     for kind, title in (("free", "free GPUs"), ("busy", "busy GPUs")):

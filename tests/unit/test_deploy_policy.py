@@ -10,8 +10,8 @@ where the container must answer ready).
 from __future__ import annotations
 
 import io
-import sys
 import socket
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
