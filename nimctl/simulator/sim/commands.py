@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 
 from . import profiles
 from .checks import check_cache_writable
@@ -46,6 +47,7 @@ def _download(cfg: SimConfig, profile: profiles.SimProfile, log: SimLog) -> None
     os.makedirs(target, exist_ok=True)
     total = len(profiles.MODEL_FILES)
     for number, name in enumerate(profiles.MODEL_FILES, start=1):
+        time.sleep(cfg.download_delay)
         data = profiles.file_bytes(profile, name)
         with open(os.path.join(target, name), "wb") as out:
             out.write(data)
