@@ -128,3 +128,11 @@ class ContainerInfo:
             image_id=self.image_id or None,
             exit_code=self.exit_code,
         )
+
+
+@dataclass(frozen=True)
+class OneOffResult:
+    """How a throwaway container (Engine.run_oneoff) ended."""
+
+    exit_code: int
+    lines: list[str]  # everything it printed (stdout and stderr), the key cut out

@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from nimctl.container import ContainerInfo
+from nimctl.diagnosis import diagnose
 from nimctl.engine import Engine
 from nimctl.errors import (
     ConfigError,
@@ -131,7 +132,7 @@ def _up_locked(
             report=report,
             needs_pull=needs_image,
         )
-    image_id = _ensure_image(engine, settings, spec, local_image, report)
+    image_id = ensure_image(engine, settings, spec, local_image, report)
     plan = reconcile(Desired(spec.name, spec.config_hash, image_id), observed, force_recreate=options.force_recreate)
     report.step(f"{spec.name}: {plan.action.value} ({plan.reason})")
 
@@ -182,7 +183,7 @@ def _preflight(
         raise PreflightFailed(f"preflight: {first.name}: {first.detail}", hint=first.hint)
 
 
-def _ensure_image(
+def ensure_image(
     engine: EnginePort, settings: Settings, spec: ContainerSpec, local_image: str | None, report: Reporter
 ) -> str:
     if settings.build == "simulator":
@@ -310,14 +311,20 @@ def _handle_failed_start(
     ran = isinstance(failure, (ContainerExited, ReadinessTimeout))
     full_log = redact(engine.logs(container_id), settings.ngc_api_key) if ran else ""
     log_path = None
+    known_cause = None
     if full_log.strip():
         log_path = save_log(settings.log_dir, spec.name, full_log)
         failure.details = full_log.rstrip("\n").splitlines()[-LOG_TAIL_LINES:]
+        known_cause = diagnose(failure.details)
         failure.details.insert(0, f"--- last {LOG_TAIL_LINES} log lines of {spec.name} (full log: {log_path}) ---")
+        if known_cause is not None:
+            failure.message = f"{failure.message}: {known_cause.cause}"
+    todo = f"{known_cause.action}; " if known_cause is not None else ""
     if options.keep_on_failure:
         if log_path:
             failure.hint = (
-                f"the container was kept (--keep-on-failure): `nimctl logs --name {spec.name}`; full log: {log_path}"
+                f"{todo}the container was kept (--keep-on-failure): `nimctl logs --name {spec.name}`; "
+                f"full log: {log_path}"
             )
         return
     if ran or plan.changes_anything:
@@ -325,7 +332,7 @@ def _handle_failed_start(
             container_id, timeout=settings.stop_timeout if isinstance(failure, ReadinessTimeout) else 5
         )
         if log_path:
-            failure.hint = f"full log: {log_path}; the container was removed (--keep-on-failure keeps it)"
+            failure.hint = f"{todo}full log: {log_path}; the container was removed (--keep-on-failure keeps it)"
 
 
 def save_log(directory: Path, name: str, text: str) -> Path:
@@ -362,9 +369,7 @@ def _smoke(spec: ContainerSpec, settings: Settings, suite: str, report: Reporter
 # --- down / status ---------------------------------------------------------------------------
 
 
-def down(
-    engine: EnginePort, name: str | None, everything: bool, timeout: int, profile: str | None = None
-) -> list[str]:
+def down(engine: EnginePort, name: str | None, everything: bool, timeout: int, profile: str | None = None) -> list[str]:
     """Stop and remove nimctl's containers (only those carrying its label). Returns their names.
 
     With `everything`, `profile` narrows "every container" to those that profile created.

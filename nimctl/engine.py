@@ -17,12 +17,12 @@ from docker.types import DeviceRequest
 from docker.types import Mount as DockerMount
 from pydantic import SecretStr
 
-from nimctl.container import MANAGED_FILTER, ContainerInfo
+from nimctl.container import MANAGED_FILTER, ContainerInfo, OneOffResult
 from nimctl.engine_errors import engine_errors, scrub
-from nimctl.errors import ConfigError, PullError
+from nimctl.errors import ConfigError, PullError, redact
 from nimctl.pull import classify_registry_error
 from nimctl.spec import ContainerSpec, split_reference
-from nimctl.watch import ContainerSignals
+from nimctl.watch import ContainerSignals, stream_lines
 
 NGC_USERNAME = "$oauthtoken"  # nvcr.io's fixed user name for API-key logins
 
@@ -140,6 +140,7 @@ class Engine:
                 user=spec.user,
                 ports=[p.container_port for p in spec.ports],
                 host_config=host_config,
+                command=list(spec.command) or None,
                 detach=True,
             )
         return created["Id"]
@@ -163,6 +164,26 @@ class Engine:
             except docker.errors.APIError as exc:
                 if "already in progress" not in str(exc):  # another removal of it is under way
                     raise
+
+    def run_oneoff(self, spec: ContainerSpec, on_line: Callable[[str], None]) -> OneOffResult:
+        """Run `spec` (see spec.oneoff_spec) to its end, passing each output line to `on_line`.
+
+        The container is removed afterwards whatever happens: exit, failure, Ctrl-C.
+        """
+        secret = next(iter(spec.secret_env.values()), None)
+        container_id = self.create(spec)
+        lines: list[str] = []
+        try:
+            self.start(container_id)
+            with engine_errors("query", spec.name):
+                for line in stream_lines(self.api.logs(container_id, stream=True, follow=True)):
+                    line = redact(line, secret)
+                    lines.append(line)
+                    on_line(line)
+                exit_code = int(self.api.wait(container_id).get("StatusCode", -1))
+        finally:
+            self.stop_and_remove(container_id, timeout=2)
+        return OneOffResult(exit_code=exit_code, lines=lines)
 
     def logs(self, container_id: str, tail: int | str = "all") -> str:
         try:

@@ -17,6 +17,7 @@ NVIDIA_ENV_NAMES: dict[str, tuple[str, ...]] = {
     "max_images_per_prompt": ("NIM_MAX_IMAGES_PER_PROMPT",),
     "image": ("IMG_NAME",),
     "container_name": ("CONTAINER_NAME",),
+    "model_profile": ("NIM_MODEL_PROFILE",),
 }
 
 NVIDIA_VARIABLES: tuple[str, ...] = tuple(name for names in NVIDIA_ENV_NAMES.values() for name in names)

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from pydantic import SecretStr
 
-from nimctl.container import ContainerInfo
+from nimctl.container import ContainerInfo, OneOffResult
 from nimctl.readiness import Signals
 from nimctl.spec import ContainerSpec
 
@@ -48,6 +48,10 @@ class EnginePort(Protocol):
     def start(self, container_id: str) -> None: ...
 
     def stop_and_remove(self, container_id: str, timeout: int) -> None: ...
+
+    def run_oneoff(self, spec: ContainerSpec, on_line: Callable[[str], None]) -> OneOffResult:
+        """Run a throwaway container (spec.oneoff_spec) to its end, streaming its lines; always removed."""
+        ...
 
     def logs(self, container_id: str, tail: int | str = "all") -> str: ...
 

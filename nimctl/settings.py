@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(Path("~/.cache/nim"), description="Host model cache, mounted at cache_mount")
     cache_mount: str = Field("/opt/nim/.cache", description="Cache path inside the container")
     max_images_per_prompt: int = Field(5, description="NIM_MAX_IMAGES_PER_PROMPT passed to the NIM", ge=1, le=1000)
+    model_profile: str | None = Field(
+        None, description="NIM_MODEL_PROFILE passed to the NIM: a profile id or name from `nimctl profiles`"
+    )
     served_model: str = Field("mistralai/mistral-small-4-119b-2603", description="Model id the NIM serves")
     shm_size: str = Field("32GB", description="Shared memory size (/dev/shm)")
     gpus: str = Field("all", description="GPUs: all | N | id,id | none")
@@ -121,6 +124,13 @@ class Settings(BaseSettings):
     def _check_gpus(cls, value: str) -> str:
         GpuRequest.parse(value)
         return value
+
+    @field_validator("model_profile")
+    @classmethod
+    def _check_model_profile(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or any(ch.isspace() for ch in value.strip())):
+            raise ValueError(f"{value!r} is not a profile id or name (see `nimctl profiles`)")
+        return value.strip() if value is not None else None
 
     @field_validator("user")
     @classmethod

@@ -6,8 +6,10 @@ printed, hashed and compared without the key ever being part of it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,8 +27,11 @@ LABEL_MODEL = LABEL_PREFIX + "model"
 LABEL_READINESS_PATH = LABEL_PREFIX + "readiness-path"
 LABEL_MAX_IMAGES = LABEL_PREFIX + "max-images"
 LABEL_VERSION = LABEL_PREFIX + "version"
+# A throwaway container (`nimctl profiles`, `nimctl cache prefetch`): its value names the task.
+LABEL_ONEOFF = LABEL_PREFIX + "oneoff"
 
 NGC_KEY_ENV = "NGC_API_KEY"
+MODEL_PROFILE_ENV = "NIM_MODEL_PROFILE"
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class ContainerSpec:
     ports: tuple[PortBinding, ...]
     user: str
     secret_env: dict[str, SecretStr] = field(default_factory=dict, repr=False, compare=False)
+    command: tuple[str, ...] = ()  # empty: the image's own (the NIM server)
 
 
 def config_hash(fields: dict) -> str:
@@ -69,6 +75,7 @@ def config_hash(fields: dict) -> str:
 def build_spec(settings: Settings, profile_name: str) -> ContainerSpec:
     env = {
         "NIM_MAX_IMAGES_PER_PROMPT": str(settings.max_images_per_prompt),
+        **({MODEL_PROFILE_ENV: settings.model_profile} if settings.model_profile else {}),
         **settings.env,
     }
     secret_env = {NGC_KEY_ENV: settings.ngc_api_key} if settings.ngc_api_key else {}
@@ -113,6 +120,20 @@ def build_spec(settings: Settings, profile_name: str) -> ContainerSpec:
         ports=ports,
         user=settings.run_as,
         secret_env=secret_env,
+    )
+
+
+def oneoff_spec(spec: ContainerSpec, task: str, command: list[str]) -> ContainerSpec:
+    """`spec` (what `up` would run) as a throwaway container running `command`: same image, runtime,
+    GPUs, shm, cache mount, user, key and env; no published port, a unique name, and a label that
+    says what it is. It is not `managed`: `status`/`down` never mistake it for a deployment."""
+    labels = {LABEL_ONEOFF: task, LABEL_PROFILE: spec.labels.get(LABEL_PROFILE, ""), LABEL_VERSION: __version__}
+    return dataclasses.replace(
+        spec,
+        name=f"{spec.name}-{task}-{uuid.uuid4().hex[:8]}",
+        ports=(),
+        labels=labels,
+        command=tuple(command),
     )
 
 

@@ -16,6 +16,18 @@ if TYPE_CHECKING:
     import docker
 
 
+def stream_lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    """A log stream's lines: a chunk may hold several lines or end mid-line."""
+    buffer = b""
+    for chunk in chunks:
+        buffer += chunk
+        *complete, buffer = buffer.split(b"\n")
+        for raw in complete:
+            yield raw.decode("utf-8", "replace").rstrip("\r")
+    if buffer:
+        yield buffer.decode("utf-8", "replace").rstrip("\r")
+
+
 class ContainerSignals:
     """Watches one container for the readiness wait: its exit (engine events) and its log lines.
 
@@ -64,15 +76,10 @@ class ContainerSignals:
         self._nudge.set()
 
     def _follow_logs(self, logs: Iterator[bytes]) -> None:
-        buffer = b""
         with contextlib.suppress(Exception):  # closed under us at the end of the wait, as above
-            for chunk in logs:
-                buffer += chunk
-                *complete, buffer = buffer.split(b"\n")
-                for raw in complete:
-                    line = raw.decode("utf-8", "replace").rstrip("\r")
-                    if self.READY_HINT.search(line) and not self.ACCESS_LOG.search(line):
-                        self._nudge.set()
+            for line in stream_lines(logs):
+                if self.READY_HINT.search(line) and not self.ACCESS_LOG.search(line):
+                    self._nudge.set()
 
     def wait(self, timeout: float) -> None:
         self._nudge.wait(timeout)

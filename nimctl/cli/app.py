@@ -41,7 +41,7 @@ def _root(
 
 
 def _register() -> None:
-    from nimctl.cli import config, doctor, down, k8s, logs, smoke, status, up
+    from nimctl.cli import cache, config, doctor, down, k8s, logs, profiles, smoke, status, up
 
     app.command("up")(guarded(up.up))
     app.command("down")(guarded(down.down))
@@ -49,6 +49,8 @@ def _register() -> None:
     app.command("logs")(guarded(logs.logs))
     app.command("smoke")(guarded(smoke.smoke))
     app.command("doctor")(guarded(doctor.doctor))
+    app.command("profiles")(guarded(profiles.profiles))
+    app.add_typer(cache.app, name="cache")
     app.add_typer(config.app, name="config")
     app.add_typer(k8s.app, name="k8s")
 

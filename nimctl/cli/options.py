@@ -56,3 +56,24 @@ Pull = Annotated[Optional[str], typer.Option("--pull", help=f"always | missing |
 User = Annotated[
     Optional[str], typer.Option("--user", help=f"uid:gid for the container (default: yours). {_env('user')}")
 ]
+ModelProfile = Annotated[
+    Optional[str],
+    typer.Option(
+        "--model-profile",
+        help=f"NIM_MODEL_PROFILE for the NIM: a profile id or name from `nimctl profiles`. {_env('model_profile')}",
+    ),
+]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Also print the container's own output lines.")]
+
+# option parameter -> setting, where the names differ
+_SETTING_OF_OPTION = {"name": "container_name", "max_images": "max_images_per_prompt"}
+
+
+def settings_flags(**options: object) -> dict[str, object]:
+    """The settings the container options given on the command line set (None: not given)."""
+    from nimctl.settings import parse_env_pairs
+
+    flags = {_SETTING_OF_OPTION.get(option, option): value for option, value in options.items()}
+    if "env" in flags:
+        flags["env"] = parse_env_pairs(flags["env"])  # type: ignore[arg-type]
+    return flags

@@ -24,6 +24,7 @@ def up(
     env: opt.EnvPairs = None,
     pull: opt.Pull = None,
     user: opt.User = None,
+    model_profile: opt.ModelProfile = None,
     timeout: Annotated[
         Optional[float],
         typer.Option(
@@ -46,26 +47,27 @@ def up(
     from nimctl.cli.output import console, emit_json
     from nimctl.deploy import Reporter, UpOptions
     from nimctl.deploy import up as deploy_up
-    from nimctl.settings import load_settings, parse_env_pairs
+    from nimctl.settings import load_settings
 
     if no_smoke and smoke not in (None, "none"):
         raise ConfigError("--no-smoke contradicts --smoke " + smoke, hint="give one of them")
-    flags = {
-        "container_name": name,
-        "image": image,
-        "port": port,
-        "host": host,
-        "gpus": gpus,
-        "runtime": runtime,
-        "shm_size": shm_size,
-        "cache_dir": cache_dir,
-        "max_images_per_prompt": max_images,
-        "env": parse_env_pairs(env),
-        "pull": pull,
-        "user": user,
-        "timeout": timeout,
-        "smoke": "none" if no_smoke else smoke,
-    }
+    flags = opt.settings_flags(
+        name=name,
+        image=image,
+        port=port,
+        host=host,
+        gpus=gpus,
+        runtime=runtime,
+        shm_size=shm_size,
+        cache_dir=cache_dir,
+        max_images=max_images,
+        env=env,
+        pull=pull,
+        user=user,
+        model_profile=model_profile,
+        timeout=timeout,
+        smoke="none" if no_smoke else smoke,
+    )
     loaded = load_settings(flags, profile=profile)
     out = console()
     result = deploy_up(

@@ -29,6 +29,9 @@ def test_key_never_leaks(make_deployment, registry_image: str, registry, tmp_pat
     outputs.append(ok.nimctl("config", "show", "--profile", str(ok.profile)))
     outputs.append(ok.nimctl("config", "show", "--profile", str(ok.profile), "--json"))
     outputs.append(ok.nimctl("doctor", "--profile", str(ok.profile), "--json"))
+    outputs.append(ok.nimctl("profiles", "--profile", str(ok.profile), "--verbose", "--json"))
+    outputs.append(ok.nimctl("cache", "prefetch", "--profile", str(ok.profile), "--json"))
+    outputs.append(ok.nimctl("cache", "ls", "--profile", str(ok.profile), "--json"))
     outputs.append(
         ok.nimctl(
             "up",

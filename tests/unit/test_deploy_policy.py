@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import socket
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 from rich.console import Console
 
 from nimctl import deploy
-from nimctl.container import ContainerInfo
+from nimctl.container import ContainerInfo, OneOffResult
 from nimctl.deploy import Reporter, UpOptions
 from nimctl.errors import (
     ConfigError,
@@ -81,6 +82,8 @@ class FakeEngine:
         self.calls: list[str] = []
         self.removed: list[tuple[str, int]] = []  # (id, stop timeout)
         self.signal_feeds: list[FakeSignals] = []
+        self.oneoff_result = OneOffResult(exit_code=0, lines=[])
+        self.oneoff_specs: list = []
 
     def _find(self, name_or_id: str) -> ContainerInfo | None:
         return next((c for c in self.containers.values() if name_or_id in (c.name, c.id)), None)
@@ -131,6 +134,13 @@ class FakeEngine:
         info = self._find(container_id)
         if info is not None:
             del self.containers[info.name]
+
+    def run_oneoff(self, spec, on_line) -> OneOffResult:
+        self.calls.append("run_oneoff")
+        self.oneoff_specs.append(spec)
+        for line in self.oneoff_result.lines:
+            on_line(line)
+        return self.oneoff_result
 
     def logs(self, container_id: str, tail: int | str = "all") -> str:
         info = self._find(container_id)
@@ -371,3 +381,13 @@ def test_the_real_engine_and_the_fake_both_offer_the_port() -> None:
     assert "create" in wanted and "signals" in wanted
     assert [name for name in wanted if not callable(getattr(Engine, name, None))] == []
     assert [name for name in wanted if not callable(getattr(FakeEngine, name, None))] == []
+
+
+def test_a_known_cause_in_the_log_becomes_the_message_and_the_hint(tmp_path: Path, monkeypatch) -> None:
+    refusal = "ERROR actions.py:120] NIM_MODEL_PROFILE is set to x, but no matching profile_id or profile description"
+    monkeypatch.setattr(sys.modules[__name__], "LOG", LOG + refusal + "\n")
+    engine = FakeEngine(exit_code=1)
+    with pytest.raises(ContainerExited) as failure:
+        run_up(sim_settings(tmp_path), engine)
+    assert "matches no profile" in failure.value.message
+    assert failure.value.hint.startswith("run `nimctl profiles`") and "full log:" in failure.value.hint

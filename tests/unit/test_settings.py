@@ -227,7 +227,21 @@ def test_every_setting_reads_exactly_its_env_names() -> None:
         "NIM_MAX_IMAGES_PER_PROMPT",
         "IMG_NAME",
         "CONTAINER_NAME",
+        "NIM_MODEL_PROFILE",
     )
+
+
+def test_model_profile_comes_from_nvidias_name_and_reaches_the_container_env() -> None:
+    from nimctl.spec import build_spec
+
+    loaded = load_settings({}, environ={"NIM_MODEL_PROFILE": "vllm-bf16-tp1-pp1"})
+    assert loaded.settings.model_profile == "vllm-bf16-tp1-pp1"
+    assert build_spec(loaded.settings, "p").env["NIM_MODEL_PROFILE"] == "vllm-bf16-tp1-pp1"
+    flagged = load_settings({"model_profile": "abc"}, environ={"NIMCTL_MODEL_PROFILE": "def"})
+    assert flagged.settings.model_profile == "abc"
+    assert "NIM_MODEL_PROFILE" not in build_spec(load_settings({}, environ={}).settings, "p").env
+    with pytest.raises(ConfigError, match="model_profile"):
+        load_settings({"model_profile": "two words"}, environ={})
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,9 @@ import sys
 import time
 from typing import Any
 
+from . import profiles
 from .checks import first_startup_problem
+from .commands import run_command
 from .config import SimConfig
 from .logs import SimLog
 from .startup import SimHandle
@@ -47,9 +49,15 @@ def main() -> int:
         cfg = SimConfig.from_env(os.environ)
     except ValueError as err:
         return _refuse(f"bad configuration: {err}")
+    command_exit = run_command(cfg, sys.argv[1:])
+    if command_exit is not None:
+        return command_exit
     problem = first_startup_problem(cfg)
     if problem:
         return _refuse(problem)
+    if cfg.model_profile and profiles.select(cfg) is None:  # the NIM's own refusal, its own words
+        SimLog(sys.stderr).error("actions.py:120", profiles.no_match_line(cfg.model_profile))
+        return 1
 
     log = SimLog(sys.stdout)
     _install_signal_handlers(log)

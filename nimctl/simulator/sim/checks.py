@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 import tempfile
 
+from . import profiles
 from .config import SimConfig
 
 
 def check_api_key(cfg: SimConfig) -> str | None:
-    if not cfg.ngc_api_key.strip():
+    """The key is needed to download the model; with the model in the cache it starts offline."""
+    selected = profiles.select(cfg)
+    if not cfg.ngc_api_key.strip() and not (selected and profiles.is_cached(cfg, selected)):
         return "NGC_API_KEY is not set: the NIM needs it to download the model (docker run -e NGC_API_KEY=...)"
     return None
 

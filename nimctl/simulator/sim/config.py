@@ -83,6 +83,9 @@ class SimConfig:
     exit_after_ready: float | None = None
     token_delay: float = 0.002
     breaks: Any = frozenset()
+    model_profile: str = ""  # NIM_MODEL_PROFILE: a profile id or name; empty: the NIM chooses
+    gpu_memory_gb: float = 80.0  # memory of each simulated GPU, for the profile list
+    download_delay: float = 0.0  # seconds per file download-to-cache "downloads"
 
     def __post_init__(self) -> None:
         # normalise the convenient forms so the rest of the code sees one type
@@ -119,6 +122,9 @@ class SimConfig:
             exit_after_ready=get("SIM_EXIT_AFTER_READY", float, None),
             token_delay=get("SIM_TOKEN_DELAY", float, 0.002),
             breaks=get("SIM_BREAK", _parse_breaks, frozenset()),
+            model_profile=get("NIM_MODEL_PROFILE", str, ""),
+            gpu_memory_gb=get("SIM_GPU_MEMORY_GB", float, 80.0),
+            download_delay=get("SIM_DOWNLOAD_DELAY", float, 0.0),
         )
 
     def broken(self, name: str) -> bool:

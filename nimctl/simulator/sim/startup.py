@@ -10,9 +10,9 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from . import profiles
 from .app import SimState
-from .bodies import profile_id
-from .config import NIM_RELEASE, PROFILE_NAME, SimConfig
+from .config import NIM_RELEASE, SimConfig
 from .httpd import SimHTTPServer
 from .logs import SimLog
 
@@ -29,14 +29,24 @@ Model: {model}
 
 def log_profile_selection(cfg: SimConfig, log: SimLog) -> None:
     log.banner(BANNER.format(release=NIM_RELEASE, model=cfg.served_model_name))
-    pid = profile_id(cfg.served_model_name)
     devices = cfg.nvidia_visible_devices or "unset"
+    model = cfg.served_model_name
     log.info("ngc_profile.py:360", f"Detected GPU(s) from NVIDIA_VISIBLE_DEVICES={devices}")
-    log.info("ngc_profile.py:362", f"Valid profile: {pid} ({PROFILE_NAME}) on GPUs [0]")
-    log.info("ngc_profile.py:453", f"Selected profile: {pid} ({PROFILE_NAME})")
-    log.info("ngc_profile.py:455", "Profile metadata: llm_engine: vllm, precision: bf16, tp: 1, pp: 1")
+    for valid in profiles.runnable(cfg):
+        log.info("ngc_profile.py:362", f"Valid profile: {valid.id(model)} ({valid.name}) on GPUs [0]")
+    selected = profiles.select(cfg) or profiles.MANIFEST[0]
+    pid = selected.id(model)
+    log.info("ngc_profile.py:453", f"Selected profile: {pid} ({selected.name})")
+    log.info("ngc_profile.py:455", f"Profile metadata: llm_engine: vllm, tp: {selected.tp}, pp: 1")
     log.info("ngc_injector.py:147", f"Downloading model files for profile {pid} to {cfg.cache_path}/ngc/hub")
-    log.info("ngc_injector.py:170", "Model files are already in the cache (simulated: nothing downloaded)")
+    if profiles.is_cached(cfg, selected):
+        offline = "" if cfg.ngc_api_key.strip() else "; no NGC_API_KEY: starting offline"
+        log.info(
+            "ngc_injector.py:170",
+            f"Model files are already in the cache at {profiles.snapshot_dir(cfg, selected)}{offline}",
+        )
+    else:
+        log.info("ngc_injector.py:170", "Model files are already in the cache (simulated: nothing downloaded)")
 
 
 class SimHandle:

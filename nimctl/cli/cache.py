@@ -1,0 +1,101 @@
+"""`nimctl cache prefetch` and `nimctl cache ls`: fill the model cache ahead of `up`, and see what it holds."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from nimctl.cli import options as opt
+from nimctl.cli.guard import guarded
+from nimctl.errors import ConfigError
+
+app = typer.Typer(help="The host model cache: prefetch a model into it, list what it holds.", no_args_is_help=True)
+
+
+def prefetch(
+    profile: opt.Profile = None,
+    model_profile: opt.ModelProfile = None,
+    all_profiles: Annotated[
+        bool, typer.Option("--all-profiles", help="Download every profile of the image, not just one.")
+    ] = False,
+    image: opt.Image = None,
+    gpus: opt.Gpus = None,
+    runtime: opt.Runtime = None,
+    shm_size: opt.ShmSize = None,
+    cache_dir: opt.CacheDir = None,
+    env: opt.EnvPairs = None,
+    pull: opt.Pull = None,
+    user: opt.User = None,
+    json_output: opt.Json = False,
+) -> None:
+    """Run the image's `download-to-cache` into the cache dir, so a later `up` starts without downloading."""
+    from nimctl.cache import human_size, list_cache
+    from nimctl.cli.output import console, emit_json
+    from nimctl.deploy import Reporter
+    from nimctl.settings import load_settings
+    from nimctl.tasks import prefetch as run_prefetch
+
+    if all_profiles and model_profile:
+        raise ConfigError("--all-profiles contradicts --model-profile", hint="give one of them")
+    flags = opt.settings_flags(
+        model_profile=model_profile,
+        image=image,
+        gpus=gpus,
+        runtime=runtime,
+        shm_size=shm_size,
+        cache_dir=cache_dir,
+        env=env,
+        pull=pull,
+        user=user,
+    )
+    loaded = load_settings(flags, profile=profile)
+    out = console()
+    # The image's own progress lines, as it prints them (a real NIM prints one per file fetched).
+    run_prefetch(
+        loaded,
+        all_profiles,
+        Reporter(out),
+        lambda line: out.print(f"  {line}", highlight=False, markup=False, soft_wrap=True),
+    )
+    listing = list_cache(loaded.settings.cache_dir)
+    out.print(
+        f"[bold green]prefetched[/] into {listing.path}: {human_size(listing.total_bytes)} in the cache",
+        highlight=False,
+    )
+    if json_output:
+        emit_json(listing.to_dict())
+
+
+def ls(
+    profile: opt.Profile = None,
+    cache_dir: opt.CacheDir = None,
+    json_output: opt.Json = False,
+) -> None:
+    """List what the cache dir holds and how big it is (reads only)."""
+    from rich.table import Table
+
+    from nimctl.cache import human_size, list_cache
+    from nimctl.cli.output import console, emit_json
+    from nimctl.settings import load_settings
+
+    settings = load_settings(opt.settings_flags(cache_dir=cache_dir), profile=profile).settings
+    listing = list_cache(settings.cache_dir)
+    out = console()
+    if not listing.exists:
+        out.print(f"{listing.path} does not exist yet (`nimctl cache prefetch` or `nimctl up` fills it)")
+    else:
+        table = Table(title=f"{listing.path}: {human_size(listing.total_bytes)}", title_justify="left")
+        for column in ("entry", "size", "files", "snapshots"):
+            table.add_column(column, overflow="fold")
+        for entry in listing.entries:
+            table.add_row(entry.name, human_size(entry.bytes), str(entry.files), ", ".join(entry.snapshots))
+        out.print(table)
+        if listing.unreadable:
+            out.print(f"[yellow]warning:[/] {listing.unreadable} directories could not be read (owned by another uid)")
+    if json_output:
+        emit_json(listing.to_dict())
+
+
+app.command("prefetch")(guarded(prefetch))
+app.command("ls")(guarded(ls))

@@ -1,0 +1,60 @@
+"""`nimctl profiles`: the image's own `list-model-profiles`, run as `up` would run the NIM."""
+
+from __future__ import annotations
+
+from nimctl.cli import options as opt
+
+
+def profiles(
+    profile: opt.Profile = None,
+    image: opt.Image = None,
+    gpus: opt.Gpus = None,
+    runtime: opt.Runtime = None,
+    shm_size: opt.ShmSize = None,
+    cache_dir: opt.CacheDir = None,
+    env: opt.EnvPairs = None,
+    pull: opt.Pull = None,
+    user: opt.User = None,
+    verbose: opt.Verbose = False,
+    json_output: opt.Json = False,
+) -> None:
+    """List the model profiles the image offers and which of them can run on the GPUs it is given."""
+    from rich.table import Table
+
+    from nimctl.cli.output import console, emit_json
+    from nimctl.deploy import Reporter
+    from nimctl.settings import load_settings
+    from nimctl.tasks import list_profiles
+
+    flags = opt.settings_flags(
+        image=image, gpus=gpus, runtime=runtime, shm_size=shm_size, cache_dir=cache_dir, env=env, pull=pull, user=user
+    )
+    loaded = load_settings(flags, profile=profile)
+    out = console()
+    echo = (
+        (lambda line: out.print(f"[dim]{line}[/]", highlight=False, markup=False)) if verbose else (lambda line: None)
+    )
+    listing = list_profiles(loaded, Reporter(out), echo)
+
+    for kind, title in (("free", "free GPUs"), ("busy", "busy GPUs")):
+        gpus_seen = listing.gpus[kind]
+        names = ", ".join(f"({gpu['index']}) {gpu['name']}" for gpu in gpus_seen) or "none"
+        out.print(f"[bold]{title}:[/] {names}", highlight=False)
+    table = Table(title=f"model profiles of {loaded.settings.image_reference}", title_justify="left")
+    for column in ("id", "name", "runnable", "lora", "low memory", "GB/GPU", "section"):
+        table.add_column(column, overflow="fold")
+    for item in listing.profiles:
+        table.add_row(
+            item.id,
+            item.name,
+            "[green]yes[/]" if item.runnable else "no",
+            "yes" if item.lora else "",
+            "yes" if item.low_memory else "",
+            f"{item.requires_gb_per_gpu:g}" if item.requires_gb_per_gpu is not None else "",
+            item.section,
+        )
+    out.print(table)
+    if listing.runnable:
+        out.print(f"pin one with `nimctl up --model-profile {listing.runnable[0].name or listing.runnable[0].id}`")
+    if json_output:
+        emit_json(listing.to_dict())

@@ -1,0 +1,97 @@
+"""One-off tasks in a throwaway container built like `up`'s: list the image's model profiles,
+prefetch the model into the cache.
+
+The same settings, spec, image handling (pull/build) and exit codes as `up`; the container gets
+no port, a unique name and a label, and is removed afterwards, also on failure and Ctrl-C.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nimctl.container import OneOffResult
+from nimctl.deploy import LOG_TAIL_LINES, Reporter, ensure_image
+from nimctl.diagnosis import diagnose
+from nimctl.engine import Engine
+from nimctl.errors import ContainerExited, Interrupted, NimctlError, RegistryAuthError
+from nimctl.model_profiles import ProfileListing, parse_profile_listing
+from nimctl.ports import EnginePort
+from nimctl.preflight import ensure_cache_dir
+from nimctl.settings import LoadedSettings
+from nimctl.spec import build_spec, oneoff_spec
+
+LIST_PROFILES = "list-model-profiles"
+DOWNLOAD_TO_CACHE = "download-to-cache"
+
+
+def run_task(
+    loaded: LoadedSettings,
+    task: str,
+    command: list[str],
+    report: Reporter,
+    on_line: Callable[[str], None],
+    connect: Callable[[], EnginePort] = Engine.connect,
+) -> OneOffResult:
+    """Run `command` in the image `up` would start, as `up` would start it; fail as `up` fails."""
+    settings = loaded.settings
+    spec = build_spec(settings, loaded.profile.name)
+    engine = connect()
+    ensure_image(engine, settings, spec, engine.image_id(spec.image), report)
+    ensure_cache_dir(settings)
+    oneoff = oneoff_spec(spec, task, command)
+    report.step(f"running `{' '.join(command)}` in a throwaway container of {spec.image}")
+    try:
+        result = engine.run_oneoff(oneoff, on_line)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            "interrupted", hint=f"the {task} container was removed; the cache at {settings.cache_dir} is untouched"
+        ) from None
+    if result.exit_code != 0:
+        raise task_failure(" ".join(command), result)
+    return result
+
+
+def task_failure(command: str, result: OneOffResult) -> NimctlError:
+    """A task that exited non-zero: its known cause when the output shows one; auth as a pull's auth."""
+    tail = result.lines[-LOG_TAIL_LINES:]
+    details = [f"--- last {len(tail)} output lines of `{command}` ---", *tail] if tail else []
+    cause = diagnose(tail)
+    message = f"`{command}` exited with code {result.exit_code}"
+    if cause is None:
+        return ContainerExited(message, hint="read its output above", details=details)
+    if cause.key == "download-refused":  # as `up` reports a refused registry login: exit 4
+        return RegistryAuthError(f"{message}: {cause.cause}", hint=cause.action, details=details)
+    return ContainerExited(f"{message}: {cause.cause}", hint=cause.action, details=details)
+
+
+def list_profiles(
+    loaded: LoadedSettings,
+    report: Reporter,
+    on_line: Callable[[str], None] = lambda line: None,
+    connect: Callable[[], EnginePort] = Engine.connect,
+) -> ProfileListing:
+    result = run_task(loaded, "profiles", [LIST_PROFILES], report, on_line, connect)
+    listing = parse_profile_listing("\n".join(result.lines))
+    if not listing.profiles:
+        report.warn(f"`{LIST_PROFILES}` printed no profile this nimctl could read (its output is above with -v)")
+    return listing
+
+
+def prefetch_command(model_profile: str | None, all_profiles: bool) -> list[str]:
+    """`download-to-cache` for every profile, one profile, or the one the NIM would choose itself."""
+    if all_profiles:
+        return [DOWNLOAD_TO_CACHE, "--all"]
+    if model_profile:
+        return [DOWNLOAD_TO_CACHE, "--profiles", model_profile]
+    return [DOWNLOAD_TO_CACHE]
+
+
+def prefetch(
+    loaded: LoadedSettings,
+    all_profiles: bool,
+    report: Reporter,
+    on_line: Callable[[str], None],
+    connect: Callable[[], EnginePort] = Engine.connect,
+) -> OneOffResult:
+    command = prefetch_command(loaded.settings.model_profile, all_profiles)
+    return run_task(loaded, "prefetch", command, report, on_line, connect)
