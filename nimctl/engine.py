@@ -66,7 +66,7 @@ class Engine:
     def managed_containers(self, name: str | None = None) -> list[ContainerInfo]:
         filters: dict[str, Any] = {"label": MANAGED_FILTER}
         if name:
-            filters["name"] = f"^/{re.escape(name)}$"
+            filters["name"] = f"^/?{re.escape(name)}$"  # podman matches names without the "/"
         infos = []
         for summary in self.api.containers(all=True, filters=filters):
             info = self.inspect(summary["Id"])
