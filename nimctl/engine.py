@@ -138,7 +138,10 @@ class Engine:
     # --- containers ------------------------------------------------------------------------
 
     def create(self, spec: ContainerSpec, entrypoint: list[str] | None = None) -> str:
-        """Create (not start) the container; the GPU request goes the way this engine honours it."""
+        """Create (not start) the container; the GPU request goes the way this engine honours it.
+
+        With `entrypoint` (a one-off command, e.g. the GPU probe) the container gets no network.
+        """
         environment = {**spec.env, **{k: v.get_secret_value() for k, v in spec.secret_env.items()}}
         method = self.kind.gpu_method
         if spec.gpus.wanted and method is GpuMethod.LIBPOD_CDI:
@@ -163,6 +166,7 @@ class Engine:
                 for m in spec.mounts
             ],
             port_bindings={p.container_port: (p.host_ip, p.host_port) for p in spec.ports},
+            network_mode="none" if entrypoint else None,
         )
         with engine_errors("create", spec.name):
             created = self.api.create_container(
@@ -203,7 +207,7 @@ class Engine:
             ],
         }
         if entrypoint:
-            body["entrypoint"], body["command"] = entrypoint, []
+            body["entrypoint"], body["command"], body["netns"] = entrypoint, [], {"nsmode": "none"}
         with engine_errors("create", spec.name):
             response = self.api._post_json(self.api._url(LIBPOD_CREATE), data=body)
             return self.api._result(response, json=True)["Id"]

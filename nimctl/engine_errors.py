@@ -27,6 +27,16 @@ from nimctl.pull import classify_registry_error, one_line
 
 REGISTRY_ACTIONS = ("login", "pull")
 UNREACHABLE_HINT = "start it (`sudo systemctl start docker`, or `dockerd &`) or point DOCKER_HOST at it"
+SSH_HINT = (
+    "check `ssh user@host docker version` works: the key, ~/.ssh/known_hosts (ssh-keyscan), the user's docker access"
+)
+
+try:  # docker[ssh]: ssh:// engines go through paramiko, whose failures are not docker-py's
+    from paramiko.ssh_exception import NoValidConnectionsError, SSHException
+
+    SSH_ERRORS: tuple[type[Exception], ...] = (SSHException, NoValidConnectionsError)
+except ImportError:  # pragma: no cover - paramiko is a dependency; without it ssh:// fails in docker-py
+    SSH_ERRORS = ()
 
 
 @contextmanager
@@ -41,6 +51,8 @@ def engine_errors(action: str, what: str, secret: SecretStr | None = None) -> It
         raise _api_error(action, what, exc, secret) from None
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         raise _connection_error(action, what, exc) from None
+    except SSH_ERRORS as exc:
+        raise EngineUnreachable(f"cannot reach {what} over ssh: {one_line(str(exc), 160)}", hint=SSH_HINT) from None
 
 
 def scrub(error: object, secret: SecretStr | None) -> str:
