@@ -16,7 +16,7 @@ def gpu_check(result) -> dict:
     return {row["name"]: row for row in json.loads(result.stdout)}["gpu support"]
 
 
-@pytest.mark.parametrize(("gpus", "listed"), [("all", 2), ("1", 1), ("0,1", 2)]  # all, a count, device ids)
+@pytest.mark.parametrize(("gpus", "listed"), [("all", 2), ("1", 1), ("0,1", 2)])  # all, a count, device ids
 def test_gpus_are_listed_from_a_throwaway_container(
     make_deployment, sim_image: str, docker_client, gpus: str, listed: int
 ) -> None:
