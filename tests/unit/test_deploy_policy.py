@@ -384,3 +384,12 @@ def test_the_real_engine_and_the_fake_both_offer_the_port() -> None:
     assert "create" in wanted and "signals" in wanted
     assert [name for name in wanted if not callable(getattr(Engine, name, None))] == []
     assert [name for name in wanted if not callable(getattr(FakeEngine, name, None))] == []
+
+
+def test_publishing_on_every_interface_is_a_warned_choice(tmp_path: Path, health: HealthServer) -> None:
+    loaded = sim_settings(tmp_path, port=int(health.url.rsplit(":", 1)[1]), timeout=5, host="0.0.0.0")
+    report = Reporter(Console(file=io.StringIO(), width=300))
+    result = deploy.up(loaded, UpOptions(smoke="none"), report, connect=lambda: FakeEngine())
+    assert result.ready
+    said = report.console.file.getvalue()
+    assert "warning: publishing on 0.0.0.0" in said and "no auth" in said
