@@ -389,7 +389,8 @@ def test_the_real_engine_and_the_fake_both_offer_the_port() -> None:
 def test_publishing_on_every_interface_is_a_warned_choice(tmp_path: Path, health: HealthServer) -> None:
     loaded = sim_settings(tmp_path, port=int(health.url.rsplit(":", 1)[1]), timeout=5, host="0.0.0.0")
     report = Reporter(Console(file=io.StringIO(), width=300))
-    result = deploy.up(loaded, UpOptions(smoke="none"), report, connect=lambda: FakeEngine())
-    assert result.ready
+    engine = FakeEngine(container("policy-test", spec_labels(loaded), state="running"))  # the health server's port
+    result = deploy.up(loaded, UpOptions(smoke="none"), report, connect=lambda: engine)
+    assert result.ready and result.action == "noop"  # warned even on the fast path
     said = report.console.file.getvalue()
     assert "warning: publishing on 0.0.0.0" in said and "no auth" in said
