@@ -12,6 +12,7 @@ import shutil
 import socket
 import stat
 import subprocess
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -105,7 +106,9 @@ def _toolkit_hint(engine: EnginePort) -> str:
 def _gpu_verdict(code: int, output: str, where: str, hint: str) -> Check:
     gpus = GPU_LINE.findall(output)
     if code == 0 and gpus:
-        return Check("gpu support", PASS, f"{len(gpus)} GPU(s) {where}: {'; '.join(gpus)}")
+        names = Counter(re.sub(r"^GPU \d+: | \(UUID: [^)]*\)$", "", line) for line in gpus)
+        listed = ", ".join(f"{count} × {name}" for name, count in names.items())
+        return Check("gpu support", PASS, f"{len(gpus)} GPU(s) {where}: {listed}")
     last = next((line for line in reversed(output.strip().splitlines()) if line.strip()), "no output")
     return Check("gpu support", FAIL, f"no GPU {where} (nvidia-smi exit {code}: {last.strip()})", hint)
 
@@ -115,7 +118,7 @@ def _gpus_in_container(settings: Settings, engine: EnginePort) -> Check:
     from nimctl.spec import build_spec
 
     spec = build_spec(settings, "doctor")
-    where = f"in a throwaway {spec.image} container ({engine.kind.name})"
+    where = f"in a throwaway container of {spec.image} ({engine.kind.name})"
     try:
         code, output = engine.list_gpus(spec)
     except NimctlError as exc:  # e.g. no GPU device driver, an unknown CDI device

@@ -7,6 +7,7 @@ of its own, so the URL its clients use has another port than the published one.
 from __future__ import annotations
 
 import json
+import uuid
 from urllib.parse import urlparse
 
 from tests.integration.engines import containers_named
@@ -41,17 +42,17 @@ def test_lifecycle_over_ssh_goes_through_a_tunnel(make_ssh_deployment, sim_image
     assert containers_named(docker_client, deployment.name) == []
 
 
-def test_doctor_over_ssh(make_ssh_deployment, sim_image: str, registry_image: str) -> None:
+def test_doctor_over_ssh(make_ssh_deployment, sim_image: str, registry) -> None:
     present = make_ssh_deployment(sim_image)
     result = present.nimctl("doctor", "--profile", str(present.profile), "--port", str(present.port), "--json")
     assert result.returncode == 0, repr(result)
     checks = {row["name"]: row for row in json.loads(result.stdout)}
     assert "over ssh to 127.0.0.1" in checks["docker engine"]["detail"]
-    assert checks["gpu support"]["status"] == "pass" and "GPU 0:" in checks["gpu support"]["detail"]
+    assert checks["gpu support"]["status"] == "pass" and "2 × NVIDIA Simulated GPU" in checks["gpu support"]["detail"]
     for name in ("cache dir", "host port", "free disk"):  # on the remote host: not judged from here
         assert checks[name]["status"] == "skip" and "engine's host" in checks[name]["detail"]
 
-    absent = make_ssh_deployment(registry_image)  # not on the engine: nothing to run nvidia-smi in
+    absent = make_ssh_deployment(registry.image(tag=f"never-pulled-{uuid.uuid4().hex[:8]}"))  # nothing to run it in
     result = absent.nimctl("doctor", "--profile", str(absent.profile), "--json")
     gpu = {row["name"]: row for row in json.loads(result.stdout)}["gpu support"]
     assert gpu["status"] == "warn" and gpu["detail"].startswith("cannot verify"), repr(result)
