@@ -91,6 +91,11 @@ def container_error(action: str, what: str, exc: docker.errors.APIError) -> Nimc
             f"the engine has no such runtime ({one_line(text, 160)})",
             hint='run `nvidia-ctk runtime configure --runtime=docker` and restart dockerd, or set runtime = ""',
         )
+    if "bind source path does not exist" in text:  # a remote engine's cache dir is not created from here
+        return ConfigError(
+            f"cannot {action} container {what}: {one_line(text, 200)}",
+            hint="create the cache directory on the engine's host, owned by the container's user (--cache-dir)",
+        )
     if "port is already allocated" in text or "address already in use" in text:
         return PreflightFailed(f"the host port is taken ({one_line(text, 160)})", hint="choose another --port")
     if exc.status_code == 409:
