@@ -86,6 +86,12 @@ def container_error(action: str, what: str, exc: docker.errors.APIError) -> Nimc
             f"the engine cannot serve GPU requests ({one_line(text, 160)})",
             hint="install the NVIDIA Container Toolkit and restart dockerd, or use --gpus none",
         )
+    if "CDI device" in text:  # podman: a GPU the host's CDI spec does not name
+        return PreflightFailed(
+            f"the engine cannot give the GPUs asked for ({one_line(text, 160)})",
+            hint="generate the CDI spec on the engine host (nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml), "
+            "or ask for GPUs it lists (`nvidia-ctk cdi list`)",
+        )
     if "unknown or invalid runtime" in text or ("runtime" in text and "not found" in text):
         return PreflightFailed(
             f"the engine has no such runtime ({one_line(text, 160)})",

@@ -6,10 +6,14 @@ simulator refuses to start without it, so a NIM that comes up proves the GPU req
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
 import time
+import uuid
+
+import docker.errors
 
 from tests.integration.engines import containers_named, env_of
 
@@ -87,4 +91,19 @@ def test_ctrl_c_on_podman_removes_the_container(make_podman_deployment, podman_s
     process.send_signal(signal.SIGINT)
     rest = process.stderr.read()
     assert process.wait(timeout=30) == 130, seen + rest
+    assert containers_named(podman_client, deployment.name) == []
+
+
+def test_unknown_gpus_stop_the_start_when_preflight_cannot_verify(make_podman_deployment, podman_client) -> None:
+    """No image yet, so preflight can only warn; the engine's CDI refusal at start still stops `up` (exit 8)."""
+    image = f"nimctl-sim-test-fresh:{uuid.uuid4().hex[:8]}"
+    deployment = make_podman_deployment(image, gpus="7", build="simulator", pull="never")
+    try:
+        result = deployment.up("--no-smoke")
+    finally:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            podman_client.images.remove(image)
+    assert result.returncode == 8, repr(result)
+    assert "warning: gpu support: cannot verify" in result.stderr
+    assert "unresolvable CDI devices" in result.stderr and "nvidia-ctk cdi" in result.stderr
     assert containers_named(podman_client, deployment.name) == []
