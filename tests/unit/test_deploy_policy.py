@@ -394,3 +394,21 @@ def test_publishing_on_every_interface_is_a_warned_choice(tmp_path: Path, health
     assert result.ready and result.action == "noop"  # warned even on the fast path
     said = report.console.file.getvalue()
     assert "warning: publishing on 0.0.0.0" in said and "no auth" in said
+
+
+def test_readiness_goes_through_the_engines_reach(tmp_path: Path, health: HealthServer) -> None:
+    """A remote engine's NIM is probed through reach() (the tunnel): here the spec's port has nothing."""
+    loaded = sim_settings(tmp_path, port=free_port(), timeout=5)
+    engine = FakeEngine(container("policy-test", spec_labels(loaded), state="running"))
+    engine.kind = EngineKind("docker", "fake", "ssh://root@gpu-box")
+    reached: list[str] = []
+
+    @contextlib.contextmanager
+    def tunnel(url: str) -> Iterator[str]:
+        reached.append(url)
+        yield health.url
+
+    engine.reach = tunnel
+    result = run_up(loaded, engine)
+    assert result.ready and reached == [loaded.settings.url]
+    assert result.url == loaded.settings.url and result.via == "ssh tunnel to gpu-box"
