@@ -78,6 +78,7 @@ class UpResult:
     action: str
     seconds: float
     smoke: dict | None = field(default=None)
+    via: str | None = None  # "ssh tunnel to HOST" when the engine is remote: `url` is on that host
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,16 +91,20 @@ class UpResult:
             "action": self.action,
             "seconds": round(self.seconds, 3),
             "smoke": self.smoke,
+            "via": self.via,
         }
 
 
 def up(
-    loaded: LoadedSettings, options: UpOptions, report: Reporter, connect: Callable[[], EnginePort] = Engine.connect
+    loaded: LoadedSettings,
+    options: UpOptions,
+    report: Reporter,
+    connect: Callable[[], EnginePort] | None = None,
 ) -> UpResult:
     settings = loaded.settings
     spec = build_spec(settings, loaded.profile.name)
     started = time.monotonic()
-    engine = connect()
+    engine = connect() if connect is not None else Engine.connect(url=settings.engine_url)
     with deployment_lock(
         spec.name,
         timeout=settings.timeout,
@@ -120,6 +125,10 @@ def _up_locked(
     observed = existing.observed if existing else None
     if reason := conflict(observed):
         raise ConfigError(reason, hint="choose another --name, or remove that container yourself")
+    if settings.host in ("0.0.0.0", "", "::"):
+        report.warn(
+            f"publishing on {settings.host or 'all interfaces'}: anyone who reaches this host can use the NIM (it has no auth)"
+        )
     local_image = engine.image_id(spec.image)
     needs_image = settings.pull == "always" or local_image is None
     # Fast path: running with the same config and no image to fetch. Skip preflight; just confirm readiness.
@@ -137,31 +146,34 @@ def _up_locked(
     report.step(f"{spec.name}: {plan.action.value} ({plan.reason})")
 
     container_id: str | None = None
-    try:
-        container_id = _container_for(engine, plan, spec, existing.id if existing else None, settings)
-        _start_and_wait_ready(engine, container_id, spec, settings, report)
-    except KeyboardInterrupt:
-        if container_id and plan.changes_anything:  # only what this run started; the cache is never touched
-            engine.stop_and_remove(container_id, timeout=5)
-            report.step(f"interrupted: removed {spec.name}; the cache at {settings.cache_dir} is untouched")
-        raise Interrupted("interrupted", hint="nothing was left running") from None
-    except NimctlError as failure:
-        if container_id:
-            _handle_failed_start(engine, container_id, plan, spec, settings, options, failure)
-        raise
+    via = f"ssh tunnel to {engine.kind.ssh_host}" if engine.kind.ssh_host else None
+    with engine.reach(spec.url) as local_url:  # a tunnel when remote, open through readiness and smoke
+        try:
+            container_id = _container_for(engine, plan, spec, existing.id if existing else None, settings)
+            _start_and_wait_ready(engine, container_id, spec, settings, report, local_url)
+        except KeyboardInterrupt:
+            if container_id and plan.changes_anything:  # only what this run started; the cache is never touched
+                engine.stop_and_remove(container_id, timeout=5)
+                report.step(f"interrupted: removed {spec.name}; the cache at {settings.cache_dir} is untouched")
+            raise Interrupted("interrupted", hint="nothing was left running") from None
+        except NimctlError as failure:
+            if container_id:
+                _handle_failed_start(engine, container_id, plan, spec, settings, options, failure)
+            raise
 
-    result = UpResult(
-        name=spec.name,
-        image=spec.image,
-        url=spec.url,
-        model=settings.served_model,
-        state="running",
-        ready=True,
-        action=plan.action.value,
-        seconds=time.monotonic() - started,
-    )
-    if options.smoke != "none":
-        result.smoke = _smoke(spec, settings, options.smoke, report)
+        result = UpResult(
+            name=spec.name,
+            image=spec.image,
+            url=spec.url,
+            model=settings.served_model,
+            state="running",
+            ready=True,
+            action=plan.action.value,
+            seconds=time.monotonic() - started,
+            via=via,
+        )
+        if options.smoke != "none":
+            result.smoke = _smoke(spec, settings, options.smoke, report, local_url)
     return result
 
 
@@ -259,12 +271,13 @@ def _container_for(
     if plan.action is Action.START:
         assert existing_id is not None
         return existing_id
-    ensure_cache_dir(settings)
+    if engine.kind.is_local:  # a remote engine's cache dir is on its host, out of reach from here
+        ensure_cache_dir(settings)
     return engine.create(spec)
 
 
 def _start_and_wait_ready(
-    engine: EnginePort, container_id: str, spec: ContainerSpec, settings: Settings, report: Reporter
+    engine: EnginePort, container_id: str, spec: ContainerSpec, settings: Settings, report: Reporter, url: str
 ) -> None:
     """Start the container unless it runs already, then wait until it answers ready (or fails)."""
     signals = engine.signals(container_id)  # subscribe before starting: an instant crash is still seen
@@ -275,7 +288,7 @@ def _start_and_wait_ready(
             engine.start(container_id)
         signals.follow_logs(since)
         wait_until_ready(
-            spec.url,
+            url,
             settings.readiness_path,
             signals,
             timeout=settings.timeout,
@@ -343,7 +356,7 @@ def save_log(directory: Path, name: str, text: str) -> Path:
     return path
 
 
-def _smoke(spec: ContainerSpec, settings: Settings, suite: str, report: Reporter) -> dict:
+def _smoke(spec: ContainerSpec, settings: Settings, suite: str, report: Reporter, url: str) -> dict:
     from nimctl.smoke import ALL_CHECKS, QUICK_CHECKS
     from nimctl.smoke import run_checks as run_smoke
     from nimctl.smoke.report import render_table
@@ -351,7 +364,7 @@ def _smoke(spec: ContainerSpec, settings: Settings, suite: str, report: Reporter
     checks = ALL_CHECKS if suite == "full" else QUICK_CHECKS
     report.step(f"smoke test ({suite}): {', '.join(checks)}")
     smoke_report = run_smoke(
-        base_url=spec.url,
+        base_url=url,
         model=settings.served_model,
         checks=checks,
         max_images=settings.max_images_per_prompt,
@@ -386,19 +399,24 @@ def status(engine: EnginePort, name: str | None = None) -> list[dict[str, Any]]:
     """One row per nimctl container (the rows of `nimctl status --json`), readiness probed live."""
     containers = engine.managed_containers(name)
     with ThreadPoolExecutor(max_workers=8) as pool:  # readiness probes in parallel
-        return list(pool.map(_status_row, containers))
+        return list(pool.map(lambda info: _status_row(engine, info), containers))
 
 
-def _status_row(info: ContainerInfo) -> dict[str, Any]:
+def _status_row(engine: EnginePort, info: ContainerInfo) -> dict[str, Any]:
     uptime = info.uptime()
+    ready = False
+    if info.running and info.url:
+        with engine.reach(info.url) as url:  # through a tunnel when the engine is remote
+            ready = is_ready(url, info.readiness_path)
     return {
         "name": info.name,
         "profile": info.profile,
         "image": info.image,
         "state": info.state,
         "exit_code": info.exit_code,
-        "ready": info.running and bool(info.url) and is_ready(info.url, info.readiness_path),
+        "ready": ready,
         "url": info.url,
+        "via": f"ssh tunnel to {engine.kind.ssh_host}" if engine.kind.ssh_host else None,
         "model": info.model,
         "uptime_s": None if not info.running else round(uptime or 0.0, 1),
     }

@@ -1,14 +1,20 @@
-"""The Docker engine, through docker-py: the only place a client is made and called.
+"""The container engine, through docker-py: the only place a client is made and called.
 
-Thin on purpose: it executes what plan/spec decided and reports what the engine says. Its
-helpers: container.py (the inspect record), engine_errors.py (docker-py's exceptions →
-nimctl's), watch.py (the events/logs follower of a starting container).
+Docker or Podman (through its Docker-compatible API), local or over SSH (`ssh://user@host`,
+docker-py's paramiko transport). Thin on purpose: it executes what plan/spec decided and reports
+what the engine says. Its helpers: engine_kind.py (which engine, how it takes GPUs), container.py
+(the inspect record), engine_errors.py (docker-py's exceptions → nimctl's), watch.py (the
+events/logs follower of a starting container), tunnel.py (the SSH tunnel to a remote NIM).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import docker
@@ -19,25 +25,35 @@ from pydantic import SecretStr
 
 from nimctl.container import MANAGED_FILTER, ContainerInfo, OneOffResult
 from nimctl.engine_errors import engine_errors, scrub
+from nimctl.engine_kind import EngineKind, GpuMethod, cdi_devices
 from nimctl.errors import ConfigError, PullError, redact
 from nimctl.pull import classify_registry_error
 from nimctl.spec import ContainerSpec, split_reference
 from nimctl.watch import ContainerSignals, stream_lines
 
 NGC_USERNAME = "$oauthtoken"  # nvcr.io's fixed user name for API-key logins
+LIBPOD_CREATE = "/libpod/containers/create"  # podman's own API; docker-py's /v1.41 prefix is accepted
+GPU_PROBE_LABEL = "io.nimctl.gpu-probe"
+GPU_PROBE_COMMAND = ["nvidia-smi", "-L"]
 
 
 class Engine:
-    def __init__(self, client: docker.DockerClient):
+    def __init__(self, client: docker.DockerClient, kind: EngineKind | None = None):
         self.client = client
         self.api = client.api
+        self.kind = kind or EngineKind.from_version(self.api.version())
 
     @classmethod
-    def connect(cls, timeout: float = 15.0) -> Engine:
-        with engine_errors("connect", "the Docker engine"):
-            client = docker.from_env(timeout=int(timeout))
-            client.ping()
-        return cls(client)
+    def connect(cls, timeout: float = 15.0, url: str | None = None) -> Engine:
+        """`url` (--engine-url / NIMCTL_ENGINE_URL) wins over DOCKER_HOST; neither: the local socket."""
+        url = url or os.environ.get("DOCKER_HOST", "")
+        environment = {**os.environ, "DOCKER_HOST": url} if url else dict(os.environ)
+        with engine_errors("connect", f"the container engine{f' at {url}' if url else ''}"):
+            # use_ssh_client=False: paramiko, in-process; it reads ~/.ssh/config and known_hosts as
+            # ssh does, needs no ssh binary, and its connection also carries our tunnels (tunnel.py)
+            client = docker.from_env(timeout=int(timeout), environment=environment, use_ssh_client=False)
+            answer = client.version()
+        return cls(client, EngineKind.from_version(answer, url))
 
     # --- observing -------------------------------------------------------------------------
 
@@ -50,7 +66,7 @@ class Engine:
     def managed_containers(self, name: str | None = None) -> list[ContainerInfo]:
         filters: dict[str, Any] = {"label": MANAGED_FILTER}
         if name:
-            filters["name"] = f"^/{re.escape(name)}$"
+            filters["name"] = f"^/?{re.escape(name)}$"  # podman matches names without the "/"
         infos = []
         for summary in self.api.containers(all=True, filters=filters):
             info = self.inspect(summary["Id"])
@@ -69,8 +85,19 @@ class Engine:
             return self.api.info()
 
     def version(self) -> str:
-        with engine_errors("query", "the Docker engine"):
-            return self.api.version().get("Version", "?")
+        return self.kind.describe()
+
+    def reach(self, url: str) -> contextlib.AbstractContextManager[str]:
+        """A URL this process can open for the NIM at `url` (as seen from the engine's host).
+
+        Local engines: `url` itself. Over SSH: a local port tunnelled to the remote loopback,
+        open for the `with` block.
+        """
+        if self.kind.ssh_host is None or not url:
+            return contextlib.nullcontext(url)
+        from nimctl.tunnel import ssh_tunnel
+
+        return ssh_tunnel(self.api, url)
 
     # --- images ----------------------------------------------------------------------------
 
@@ -110,9 +137,19 @@ class Engine:
 
     # --- containers ------------------------------------------------------------------------
 
-    def create(self, spec: ContainerSpec) -> str:
+    def create(self, spec: ContainerSpec, entrypoint: list[str] | None = None) -> str:
+        """Create (not start) the container; the GPU request goes the way this engine honours it.
+
+        With `entrypoint` (a one-off command, e.g. the GPU probe) the container gets no network.
+        """
+        environment = {**spec.env, **{k: v.get_secret_value() for k, v in spec.secret_env.items()}}
+        method = self.kind.gpu_method
+        if spec.gpus.wanted and method is GpuMethod.LIBPOD_CDI:
+            return self._create_libpod(spec, environment, entrypoint)
         device_requests = []
-        if spec.gpus.wanted:
+        if spec.gpus.wanted and method is GpuMethod.CDI_REQUEST:
+            device_requests.append(DeviceRequest(driver="cdi", device_ids=cdi_devices(spec.gpus)))
+        elif spec.gpus.wanted:
             device_requests.append(
                 DeviceRequest(
                     count=spec.gpus.count if not spec.gpus.device_ids else None,
@@ -120,9 +157,8 @@ class Engine:
                     capabilities=[["gpu"]],
                 )
             )
-        environment = {**spec.env, **{k: v.get_secret_value() for k, v in spec.secret_env.items()}}
         host_config = self.api.create_host_config(
-            runtime=spec.runtime,
+            runtime=None if self.kind.is_podman else spec.runtime,  # podman's GPUs are CDI devices
             device_requests=device_requests or None,
             shm_size=spec.shm_size,
             mounts=[
@@ -130,6 +166,7 @@ class Engine:
                 for m in spec.mounts
             ],
             port_bindings={p.container_port: (p.host_ip, p.host_port) for p in spec.ports},
+            network_mode="none" if entrypoint else None,
         )
         with engine_errors("create", spec.name):
             created = self.api.create_container(
@@ -141,9 +178,61 @@ class Engine:
                 ports=[p.container_port for p in spec.ports],
                 host_config=host_config,
                 command=list(spec.command) or None,
+                entrypoint=entrypoint,
                 detach=True,
             )
         return created["Id"]
+
+    def _create_libpod(self, spec: ContainerSpec, environment: dict[str, str], entrypoint: list[str] | None) -> str:
+        """Podman < 5.4 ignores a compat DeviceRequest: its own create API takes CDI devices."""
+        body: dict[str, Any] = {
+            "name": spec.name,
+            "image": spec.image,
+            "env": environment,
+            "labels": spec.labels,
+            "user": spec.user,
+            "devices": [{"path": device} for device in cdi_devices(spec.gpus)],
+            "shm_size": spec.shm_size,
+            "mounts": [
+                {
+                    "destination": m.target,
+                    "source": str(m.source),
+                    "type": "bind",
+                    "options": ["ro" if m.read_only else "rw"],
+                }
+                for m in spec.mounts
+            ],
+            "portmappings": [
+                {"host_ip": p.host_ip, "host_port": p.host_port, "container_port": p.container_port, "protocol": "tcp"}
+                for p in spec.ports
+            ],
+        }
+        if spec.command:
+            body["command"] = list(spec.command)
+        if entrypoint:
+            body["entrypoint"], body["command"], body["netns"] = entrypoint, [], {"nsmode": "none"}
+        with engine_errors("create", spec.name):
+            response = self.api._post_json(self.api._url(LIBPOD_CREATE), data=body)
+            return self.api._result(response, json=True)["Id"]
+
+    def list_gpus(self, spec: ContainerSpec) -> tuple[int, str]:
+        """Run `nvidia-smi -L` in a throwaway container of the spec's image with its GPU request.
+
+        Returns (exit code, output); the container is removed whatever happens. Engine errors
+        (e.g. "could not select device driver", an unknown CDI device) propagate as nimctl errors.
+        """
+        probe = replace(
+            spec,
+            name=f"{spec.name}-gpu-probe-{uuid.uuid4().hex[:6]}",
+            env={},
+            secret_env={},
+            labels={GPU_PROBE_LABEL: "true"},
+            mounts=(),
+            ports=(),
+            command=(),
+        )
+        result = self.run_oneoff(probe, lambda line: None, entrypoint=GPU_PROBE_COMMAND)
+        return result.exit_code, "\n".join(result.lines)
 
     def start(self, container_id: str) -> None:
         with engine_errors("start", container_id[:12]):
@@ -165,13 +254,15 @@ class Engine:
                 if "already in progress" not in str(exc):  # another removal of it is under way
                     raise
 
-    def run_oneoff(self, spec: ContainerSpec, on_line: Callable[[str], None]) -> OneOffResult:
+    def run_oneoff(
+        self, spec: ContainerSpec, on_line: Callable[[str], None], entrypoint: list[str] | None = None
+    ) -> OneOffResult:
         """Run `spec` (see spec.oneoff_spec) to its end, passing each output line to `on_line`.
 
         The container is removed afterwards whatever happens: exit, failure, Ctrl-C.
         """
         secret = next(iter(spec.secret_env.values()), None)
-        container_id = self.create(spec)
+        container_id = self.create(spec, entrypoint=entrypoint)
         lines: list[str] = []
         try:
             self.start(container_id)

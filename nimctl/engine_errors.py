@@ -27,6 +27,16 @@ from nimctl.pull import classify_registry_error, one_line
 
 REGISTRY_ACTIONS = ("login", "pull")
 UNREACHABLE_HINT = "start it (`sudo systemctl start docker`, or `dockerd &`) or point DOCKER_HOST at it"
+SSH_HINT = (
+    "check `ssh user@host docker version` works: the key, ~/.ssh/known_hosts (ssh-keyscan), the user's docker access"
+)
+
+try:  # docker[ssh]: ssh:// engines go through paramiko, whose failures are not docker-py's
+    from paramiko.ssh_exception import NoValidConnectionsError, SSHException
+
+    SSH_ERRORS: tuple[type[Exception], ...] = (SSHException, NoValidConnectionsError)
+except ImportError:  # pragma: no cover - paramiko is a dependency; without it ssh:// fails in docker-py
+    SSH_ERRORS = ()
 
 
 @contextmanager
@@ -41,6 +51,8 @@ def engine_errors(action: str, what: str, secret: SecretStr | None = None) -> It
         raise _api_error(action, what, exc, secret) from None
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         raise _connection_error(action, what, exc) from None
+    except SSH_ERRORS as exc:
+        raise EngineUnreachable(f"cannot reach {what} over ssh: {one_line(str(exc), 160)}", hint=SSH_HINT) from None
 
 
 def scrub(error: object, secret: SecretStr | None) -> str:
@@ -74,10 +86,21 @@ def container_error(action: str, what: str, exc: docker.errors.APIError) -> Nimc
             f"the engine cannot serve GPU requests ({one_line(text, 160)})",
             hint="install the NVIDIA Container Toolkit and restart dockerd, or use --gpus none",
         )
+    if "CDI device" in text:  # podman: a GPU the host's CDI spec does not name
+        return PreflightFailed(
+            f"the engine cannot give the GPUs asked for ({one_line(text, 160)})",
+            hint="generate the CDI spec on the engine host (nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml), "
+            "or ask for GPUs it lists (`nvidia-ctk cdi list`)",
+        )
     if "unknown or invalid runtime" in text or ("runtime" in text and "not found" in text):
         return PreflightFailed(
             f"the engine has no such runtime ({one_line(text, 160)})",
             hint='run `nvidia-ctk runtime configure --runtime=docker` and restart dockerd, or set runtime = ""',
+        )
+    if "bind source path does not exist" in text:  # a remote engine's cache dir is not created from here
+        return ConfigError(
+            f"cannot {action} container {what}: {one_line(text, 200)}",
+            hint="create the cache directory on the engine's host, owned by the container's user (--cache-dir)",
         )
     if "port is already allocated" in text or "address already in use" in text:
         return PreflightFailed(f"the host port is taken ({one_line(text, 160)})", hint="choose another --port")

@@ -1,16 +1,18 @@
 """The engine as `deploy` and `preflight` use it: an explicit seam (engine.Engine, or a fake in unit tests).
 
-Another engine (Podman, a remote one) only has to offer these methods.
+Docker, Podman and remote engines all sit behind engine.Engine; `kind` says which one answers.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from pydantic import SecretStr
 
 from nimctl.container import ContainerInfo, OneOffResult
+from nimctl.engine_kind import EngineKind
 from nimctl.readiness import Signals
 from nimctl.spec import ContainerSpec
 
@@ -27,6 +29,8 @@ class ContainerWatch(Signals, Protocol):
 
 
 class EnginePort(Protocol):
+    kind: EngineKind
+
     def inspect(self, name_or_id: str) -> ContainerInfo | None: ...
 
     def managed_containers(self, name: str | None = None) -> list[ContainerInfo]: ...
@@ -42,6 +46,14 @@ class EnginePort(Protocol):
     def pull(self, reference: str, auth: dict[str, str] | None, on_event: Callable[[dict], None]) -> str: ...
 
     def build_simulator(self, reference: str) -> str: ...
+
+    def reach(self, url: str) -> contextlib.AbstractContextManager[str]:
+        """The URL to open for the NIM at `url` on the engine's host (a tunnel when remote)."""
+        ...
+
+    def list_gpus(self, spec: ContainerSpec) -> tuple[int, str]:
+        """(exit code, output) of `nvidia-smi -L` in a throwaway container of spec's image and GPU request."""
+        ...
 
     def create(self, spec: ContainerSpec) -> str: ...
 

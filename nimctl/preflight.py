@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import socket
 import stat
+import subprocess
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nimctl.settings import Settings
 from nimctl.spec import registry_of
@@ -54,26 +57,89 @@ def check_engine(connect: Callable[[], EnginePort]) -> tuple[Check, EnginePort |
         version = engine.version()
     except EngineUnreachable as exc:
         return Check("docker engine", FAIL, exc.message, exc.hint or ""), None
-    return Check("docker engine", PASS, f"reachable, version {version}"), engine
+    return Check("docker engine", PASS, f"reachable: {version}"), engine
 
 
-def check_gpu_support(settings: Settings, engine_info: dict[str, Any] | None) -> Check:
+GPU_LINE = re.compile(r"^GPU \d+: .+", re.MULTILINE)  # `nvidia-smi -L`: "GPU 0: <name> (UUID: GPU-...)"
+HOST_PROBE_TIMEOUT = 20.0
+
+
+def check_gpu_support(settings: Settings, engine: EnginePort | None) -> Check:
+    """GPUs only from evidence: `nvidia-smi -L` in a throwaway container of the NIM image, else on
+    the host (local engines only); with neither, "cannot verify" — never a pass on a runtime name."""
     wants_gpu = settings.gpu_request.wanted
     runtime = settings.runtime or None
     if not wants_gpu and runtime in (None, "runc"):
         return Check("gpu support", SKIP, "no GPU requested (--gpus none)")
-    if engine_info is None:
+    if engine is None:
         return Check("gpu support", SKIP, "engine not reachable")
-    runtimes = set((engine_info.get("Runtimes") or {}).keys())
-    if runtime and runtime not in runtimes:
+    if runtime and not engine.kind.is_podman:  # podman ignores --runtime: its GPUs are CDI devices
+        runtimes = set((engine.engine_info().get("Runtimes") or {}).keys())
+        if runtime not in runtimes:
+            return Check(
+                "gpu support",
+                FAIL,
+                f"the engine has no {runtime!r} runtime (it has: {', '.join(sorted(runtimes)) or 'none'})",
+                "install the NVIDIA Container Toolkit, run `nvidia-ctk runtime configure --runtime=docker`, "
+                "restart dockerd",
+            )
+    if not wants_gpu:
+        return Check("gpu support", SKIP, f"runtime {runtime} present; no GPU requested (--gpus none)")
+    if engine.image_id(settings.image_reference) is not None:
+        return _gpus_in_container(settings, engine)
+    if engine.kind.is_local:
+        return _gpus_on_host()
+    return Check(
+        "gpu support",
+        WARN,
+        f"cannot verify: {settings.image_reference} is not on the remote engine yet, to run nvidia-smi in",
+        "pull the image first (`nimctl up` pulls it and stops at a failed GPU check), then rerun doctor",
+    )
+
+
+def _toolkit_hint(engine: EnginePort) -> str:
+    if engine.kind.is_podman:
+        return "generate the CDI spec on the engine host: nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml"
+    return "install the NVIDIA driver and Container Toolkit, then `nvidia-ctk runtime configure --runtime=docker`"
+
+
+def _gpu_verdict(code: int, output: str, where: str, hint: str) -> Check:
+    gpus = GPU_LINE.findall(output)
+    if code == 0 and gpus:
+        names = Counter(re.sub(r"^GPU \d+: | \(UUID: [^)]*\)$", "", line) for line in gpus)
+        listed = ", ".join(f"{count} × {name}" for name, count in names.items())
+        return Check("gpu support", PASS, f"{len(gpus)} GPU(s) {where}: {listed}")
+    last = next((line for line in reversed(output.strip().splitlines()) if line.strip()), "no output")
+    return Check("gpu support", FAIL, f"no GPU {where} (nvidia-smi exit {code}: {last.strip()})", hint)
+
+
+def _gpus_in_container(settings: Settings, engine: EnginePort) -> Check:
+    from nimctl.errors import NimctlError
+    from nimctl.spec import build_spec
+
+    spec = build_spec(settings, "doctor")
+    where = f"in a throwaway container of {spec.image} ({engine.kind.name})"
+    try:
+        code, output = engine.list_gpus(spec)
+    except NimctlError as exc:  # e.g. no GPU device driver, an unknown CDI device
+        return Check("gpu support", FAIL, f"the engine refused the GPU request: {exc.message}", _toolkit_hint(engine))
+    return _gpu_verdict(code, output, where, _toolkit_hint(engine))
+
+
+def _gpus_on_host() -> Check:
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
         return Check(
             "gpu support",
-            FAIL,
-            f"the engine has no {runtime!r} runtime (it has: {', '.join(sorted(runtimes)) or 'none'})",
-            "install the NVIDIA Container Toolkit, run `nvidia-ctk runtime configure --runtime=docker`, restart dockerd",
+            WARN,
+            "cannot verify: the NIM image is not here yet to run nvidia-smi in, and this host has no nvidia-smi",
+            "install the NVIDIA driver; or pull the image and rerun doctor",
         )
-    detail = f"runtime {runtime or 'default'} present" + (f", GPUs: {settings.gpus}" if wants_gpu else "")
-    return Check("gpu support", PASS, detail)
+    try:
+        done = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=HOST_PROBE_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("gpu support", WARN, f"cannot verify: nvidia-smi on this host failed ({exc})", "check the driver")
+    return _gpu_verdict(done.returncode, done.stdout + done.stderr, "on this host", "check the NVIDIA driver")
 
 
 def check_ngc_key(settings: Settings, needs_pull: bool) -> Check:
@@ -188,11 +254,13 @@ def run_checks(
     needs_pull: bool,
     port_held_by_own_container: bool,
 ) -> list[Check]:
-    info = engine.engine_info() if engine is not None else None
-    return [
-        check_gpu_support(settings, info),
-        check_ngc_key(settings, needs_pull),
-        check_cache_dir(settings),
-        check_port(settings, port_held_by_own_container),
-        check_disk(settings),
-    ]
+    if engine is not None and not engine.kind.is_local:  # the cache, the port and the disk are over there
+        where = f"on the engine's host ({engine.kind.describe()}): not checked from here"
+        host_checks = [Check(name, SKIP, where) for name in ("cache dir", "host port", "free disk")]
+    else:
+        host_checks = [
+            check_cache_dir(settings),
+            check_port(settings, port_held_by_own_container),
+            check_disk(settings),
+        ]
+    return [check_gpu_support(settings, engine), check_ngc_key(settings, needs_pull), *host_checks]

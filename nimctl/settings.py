@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     runtime: str = Field("nvidia", description="Container runtime ('' for the engine's default)")
     host: str = Field("127.0.0.1", description="Host address the port is published on (a NIM has no auth)")
     port: int = Field(8000, description="Host port", ge=1, le=65535)
+    engine_url: str | None = Field(
+        None, description="Engine API URL (unix://, ssh://user@host, tcp://); unset: DOCKER_HOST, else the local socket"
+    )
     container_port: int = Field(8000, description="Port the NIM listens on in the container", ge=1, le=65535)
     readiness_path: str = Field("/v1/health/ready", description="Readiness endpoint")
     liveness_path: str = Field("/v1/health/live", description="Liveness endpoint (the k8s liveness probe)")

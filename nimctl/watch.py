@@ -51,16 +51,16 @@ class ContainerSignals:
         self._exit_code: int | None = None
         self._oom = False
         self._streams: list[Any] = []
+        self._closed = False
         # Subscribed before the container starts (the request completes here), so no exit is missed.
-        events = client.api.events(decode=True, filters={"container": container_id, "event": ["die", "oom"]})
+        # Only the container is filtered: podman answers an "event" filter of two values with nothing at all.
+        events = client.api.events(decode=True, filters={"container": container_id})
         self._streams.append(events)
         threading.Thread(target=self._follow_events, args=(events,), daemon=True, name="nimctl-events").start()
 
     def follow_logs(self, since: float) -> None:
         """Follow the log lines written from `since` (epoch seconds) on, not the whole history."""
-        logs = self._client.api.logs(self._id, stream=True, follow=True, since=since)
-        self._streams.append(logs)
-        threading.Thread(target=self._follow_logs, args=(logs,), daemon=True, name="nimctl-logs").start()
+        threading.Thread(target=self._follow_logs, args=(since,), daemon=True, name="nimctl-logs").start()
 
     def _follow_events(self, events: Iterator[dict]) -> None:
         # Closing the stream at the end of the wait ends this loop with an error: nothing to report.
@@ -75,8 +75,14 @@ class ContainerSignals:
                     break
         self._nudge.set()
 
-    def _follow_logs(self, logs: Iterator[bytes]) -> None:
+    def _follow_logs(self, since: float) -> None:
         with contextlib.suppress(Exception):  # closed under us at the end of the wait, as above
+            # asked in this thread: podman answers a follow request only once a new line is written
+            logs = self._client.api.logs(self._id, stream=True, follow=True, since=since)
+            self._streams.append(logs)
+            if self._closed:
+                logs.close()
+                return
             for line in stream_lines(logs):
                 if self.READY_HINT.search(line) and not self.ACCESS_LOG.search(line):
                     self._nudge.set()
@@ -93,6 +99,7 @@ class ContainerSignals:
         return self._oom
 
     def close(self) -> None:
-        for stream in self._streams:
+        self._closed = True
+        for stream in list(self._streams):
             with contextlib.suppress(Exception):  # already closed by the engine, or broken: either way done
                 stream.close()

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install and start what the integration tests drive: a Docker engine that accepts `--gpus all`
-# and `--runtime=nvidia` (no GPU needed), the Debian registry and htpasswd, and python3.11 for
-# the simulator image. Reuses an engine that already answers. Needs root (as CI runs).
+# and `--runtime=nvidia` (no GPU needed), the Debian registry and htpasswd, python3.11 for the
+# simulator image, a podman service (setup-podman.sh) and openssh-server (the SSH tests start
+# their own sshd on a loopback port; the system's sshd is left alone). Reuses an engine that
+# already answers. Needs root (as CI runs).
 set -euo pipefail
 
 need_pkgs=()
@@ -40,3 +42,17 @@ fi
 if ! docker info --format '{{json .Runtimes}}' | grep -q '"nvidia"'; then
   echo "setup-engine: warning: the running engine has no nvidia runtime; GPU-path tests will fail" >&2
 fi
+
+if [ ! -x /usr/sbin/sshd ] || ! command -v ssh-keygen >/dev/null; then
+  echo "setup-engine: installing openssh-server (not started: the tests run their own sshd)" >&2
+  apt-get update -q >/dev/null
+  # policy-rc.d 101: the package must not start a system sshd on port 22
+  created_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && created_policy=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssh-server openssh-client >/dev/null
+  if [ -n "$created_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
+fi
+
+bash "$(dirname "$0")/setup-podman.sh"

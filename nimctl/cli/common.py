@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,11 +18,14 @@ class Endpoint:
     max_images: int
 
 
-def resolve_endpoint(name: str | None = None) -> Endpoint:
-    """The endpoint of a running nimctl container: the one named, or the only one running."""
+@contextlib.contextmanager
+def reach_endpoint(name: str | None = None, engine_url: str | None = None) -> Iterator[Endpoint]:
+    """The endpoint of a running nimctl container (the one named, or the only one running), its URL
+    one this process can open: through an SSH tunnel, open for the `with` block, on a remote engine."""
     from nimctl.engine import Engine
 
-    running = [info for info in Engine.connect().managed_containers(name) if info.running]
+    engine = Engine.connect(url=engine_url)
+    running = [info for info in engine.managed_containers(name) if info.running]
     if not running:
         raise ConfigError(
             "no running nimctl container" + (f" named {name!r}" if name else ""),
@@ -32,7 +37,8 @@ def resolve_endpoint(name: str | None = None) -> Endpoint:
             hint="choose one with --name, or give --url",
         )
     info = running[0]
-    return Endpoint(name=info.name, url=info.url, model=info.model, max_images=info.max_images)
+    with engine.reach(info.url) as url:
+        yield Endpoint(name=info.name, url=url, model=info.model, max_images=info.max_images)
 
 
 def target_name(engine: Any, name: str | None, profile: str | None) -> str:

@@ -15,6 +15,7 @@ def doctor(
     runtime: opt.Runtime = None,
     cache_dir: opt.CacheDir = None,
     image: opt.Image = None,
+    engine_url: opt.EngineUrl = None,
     json_output: opt.Json = False,
 ) -> None:
     """Check the machine before `up`: engine, GPU support, NGC key, cache dir, port, disk."""
@@ -31,9 +32,10 @@ def doctor(
         "runtime": runtime,
         "cache_dir": cache_dir,
         "image": image,
+        "engine_url": engine_url,
     }
     settings = load_settings(flags, profile=profile).settings
-    engine_check, engine = check_engine(Engine.connect)
+    engine_check, engine = check_engine(lambda: Engine.connect(url=settings.engine_url))
     held = False
     if engine is not None:
         own = engine.inspect(settings.container_name)

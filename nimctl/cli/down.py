@@ -20,6 +20,7 @@ def down(
     ] = 30,
     profile: opt.Profile = None,
     json_output: opt.Json = False,
+    engine_url: opt.EngineUrl = None,
 ) -> None:
     """Stop and remove the NIM container (the model cache stays)."""
     from nimctl.cli.common import target_name
@@ -30,7 +31,7 @@ def down(
 
     if name and all_:
         raise ConfigError("--name and --all exclude each other", hint="give one of them")
-    engine = Engine.connect()
+    engine = Engine.connect(url=engine_url)
     target = None if all_ else target_name(engine, name, profile)
     # the profile label holds the profile's name (a file's stem), as `up` wrote it
     profile_name = load_profile(profile).name if all_ and profile is not None else None

@@ -16,12 +16,13 @@ def logs(
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
     tail: Annotated[Optional[int], typer.Option("--tail", help="Only the last N lines.", min=0)] = None,
     profile: opt.Profile = None,
+    engine_url: opt.EngineUrl = None,
 ) -> None:
     """Print the NIM container's log (stdout and stderr, as the engine keeps it)."""
     from nimctl.cli.common import target_name
     from nimctl.engine import Engine
 
-    engine = Engine.connect()
+    engine = Engine.connect(url=engine_url)
     target = target_name(engine, name, profile)
     info = engine.inspect(target)
     if info is None or not info.managed:

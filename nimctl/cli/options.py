@@ -53,6 +53,15 @@ EnvPairs = Annotated[
     Optional[list[str]], typer.Option("--env", "-e", help="Extra container env KEY=VALUE (repeatable).")
 ]
 Pull = Annotated[Optional[str], typer.Option("--pull", help=f"always | missing | never. {_env('pull')}")]
+EngineUrl = Annotated[
+    Optional[str],
+    typer.Option(
+        "--engine-url",
+        envvar=f"{ENV_PREFIX}ENGINE_URL",
+        help="Engine API: unix:///run/podman/podman.sock (Podman), ssh://user@host (remote); "
+        f"default DOCKER_HOST, else the local Docker socket. \\[env: {ENV_PREFIX}ENGINE_URL]",
+    ),
+]
 User = Annotated[
     Optional[str], typer.Option("--user", help=f"uid:gid for the container (default: yours). {_env('user')}")
 ]

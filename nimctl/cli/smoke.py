@@ -4,12 +4,13 @@ Only typer is imported at module level; the smoke package (and through it openai
 command runs, so `nimctl --help` stays fast.
 """
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from nimctl.cli.options import Json, Name
+from nimctl.cli.options import EngineUrl, Json, Name
 
 
 def smoke(
@@ -48,6 +49,7 @@ def smoke(
         Path | None, typer.Option("--junit-xml", help="Also write the report as a JUnit XML file.", dir_okay=False)
     ] = None,
     name: Name = None,  # the container to test when --url is not given
+    engine_url: EngineUrl = None,
 ) -> None:
     """Run smoke checks against a running NIM; exit 7 if any fails."""
     from nimctl.cli.output import console, emit_json
@@ -55,34 +57,35 @@ def smoke(
     from nimctl.smoke.report import render_table, write_junit
 
     selected = select_checks(checks)  # a typo fails before any endpoint lookup
-    if url is None:
-        from nimctl.cli.common import resolve_endpoint
+    with contextlib.ExitStack() as stack:
+        if url is None:
+            from nimctl.cli.common import reach_endpoint
 
-        endpoint = resolve_endpoint(name)
-        url = endpoint.url
-        model = model or endpoint.model or None  # the served name the container was started with
+            endpoint = stack.enter_context(reach_endpoint(name, engine_url))  # a tunnel when the engine is remote
+            url = endpoint.url
+            model = model or endpoint.model or None  # the served name the container was started with
+            if max_images is None:
+                max_images = endpoint.max_images
         if max_images is None:
-            max_images = endpoint.max_images
-    if max_images is None:
-        from nimctl.container import DEFAULT_MAX_IMAGES
+            from nimctl.container import DEFAULT_MAX_IMAGES
 
-        max_images = DEFAULT_MAX_IMAGES
+            max_images = DEFAULT_MAX_IMAGES
 
-    err = console()
-    with err.status("smoke checks…") as status:
+        err = console()
+        with err.status("smoke checks…") as status:
 
-        def show_progress(check: str) -> None:
-            status.update(f"smoke check [bold]{check}[/]…")
+            def show_progress(check: str) -> None:
+                status.update(f"smoke check [bold]{check}[/]…")
 
-        report = run_checks(
-            base_url=url,
-            model=model,
-            checks=selected,
-            max_images=max_images,
-            image_url=image_url,
-            timeout=timeout,
-            on_check_start=show_progress,
-        )
+            report = run_checks(
+                base_url=url,
+                model=model,
+                checks=selected,
+                max_images=max_images,
+                image_url=image_url,
+                timeout=timeout,
+                on_check_start=show_progress,
+            )
 
     render_table(report, err)
     if json_output:

@@ -13,17 +13,19 @@ def _human_uptime(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
-def status(name: opt.Name = None, json_output: opt.Json = False) -> None:
+def status(name: opt.Name = None, json_output: opt.Json = False, engine_url: opt.EngineUrl = None) -> None:
     """List nimctl's containers: name, profile, image, state, ready (checked live), url, uptime."""
     from nimctl.cli.output import console, emit_json
     from nimctl.deploy import status as status_rows
     from nimctl.engine import Engine
 
-    rows = status_rows(Engine.connect(), name)
+    engine = Engine.connect(url=engine_url)
+    rows = status_rows(engine, name)
     if json_output:
         emit_json(rows)
         return
     out = console()
+    out.print(f"engine: {engine.kind.describe()}", highlight=False)
     if not rows:
         out.print("no nimctl containers" + (f" named {name!r}" if name else ""))
         return
@@ -40,7 +42,7 @@ def status(name: opt.Name = None, json_output: opt.Json = False) -> None:
             row["image"],
             state,
             "[green]yes[/]" if row["ready"] else "[red]no[/]",
-            row["url"],
+            row["url"] + (f" (via {row['via']})" if row["via"] else ""),
             _human_uptime(row["uptime_s"]),
         )
     out.print(table)

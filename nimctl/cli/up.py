@@ -25,6 +25,7 @@ def up(
     pull: opt.Pull = None,
     user: opt.User = None,
     model_profile: opt.ModelProfile = None,
+    engine_url: opt.EngineUrl = None,
     timeout: Annotated[
         Optional[float],
         typer.Option(
@@ -65,6 +66,7 @@ def up(
         pull=pull,
         user=user,
         model_profile=model_profile,
+        engine_url=engine_url,
         timeout=timeout,
         smoke="none" if no_smoke else smoke,
     )
@@ -75,8 +77,9 @@ def up(
         UpOptions(force_recreate=force_recreate, keep_on_failure=keep_on_failure, smoke=loaded.settings.smoke),
         Reporter(out),
     )
+    where = f" (on the engine's host; nimctl reached it via {result.via})" if result.via else ""
     out.print(
-        f"[bold green]ready[/] {result.name}: {result.url}/v1  model [bold]{result.model}[/] "
+        f"[bold green]ready[/] {result.name}: {result.url}/v1{where}  model [bold]{result.model}[/] "
         f"({result.action}, {result.seconds:.1f}s)",
         highlight=False,
     )

@@ -30,6 +30,7 @@ HOST_PYTHON = Path("/usr/bin/python3.11")
 HOST_STDLIB = Path("/usr/lib/python3.11")
 SERVER_PACKAGE = Path(__file__).with_name("sim")  # stdlib only; copied to /opt/nim-sim/sim
 SIM_DIR = "/opt/nim-sim"
+NVIDIA_SMI = "/usr/bin/nvidia-smi"  # the stand-in (sim/nvidia_smi.py), where NVIDIA's toolkit puts the real one
 SIM_UID = SIM_GID = 1000
 
 # top-level entries of the standard library a server never needs
@@ -149,6 +150,9 @@ def assemble_rootfs(rootfs: Path) -> None:
     for source in server_sources():
         shutil.copyfile(source, package / source.name)
         (package / source.name).chmod(0o644)
+    smi = rootfs / NVIDIA_SMI.lstrip("/")
+    shutil.copyfile(SERVER_PACKAGE / "nvidia_smi.py", smi)
+    smi.chmod(0o755)
 
 
 def _build_context(workdir: Path) -> io.BufferedReader:

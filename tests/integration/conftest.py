@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.integration.engines import SshEngine
 from tests.integration.harness import (
     RUN_ID,
     TEST_KEY,
@@ -74,9 +75,9 @@ def registry_image(docker_client, sim_image: str, registry: Registry) -> str:
     return target
 
 
-@pytest.fixture
-def make_deployment(tmp_path, docker_client, registry: Registry):
-    """Factory for deployments; every container they create is removed afterwards (the cache dir stays)."""
+def deployment_factory(tmp_path, client, engine_env: dict[str, str]):
+    """Factory for deployments on `client`'s engine (`engine_env` points nimctl at it); every
+    container they create is removed afterwards (the cache dir stays)."""
     created: list[str] = []
 
     def make(image: str | None = None, key: str | None = TEST_KEY, **overrides) -> Deployment:
@@ -87,7 +88,7 @@ def make_deployment(tmp_path, docker_client, registry: Registry):
         cache_dir.mkdir()
         # a per-run profile name: `down --all --profile` then removes only what this test made
         profile = write_profile(tmp_path / f"profile-{name}.toml", image or "unset", cache_dir, **overrides)
-        env = base_env(**({"NGC_API_KEY": key} if key else {}))
+        env = base_env(**engine_env, **({"NGC_API_KEY": key} if key else {}))
         return Deployment(name=name, port=free_port(), cache_dir=cache_dir, profile=profile, env=env)
 
     yield make
@@ -95,9 +96,66 @@ def make_deployment(tmp_path, docker_client, registry: Registry):
 
     for name in created:
         try:
-            docker_client.api.remove_container(name, force=True)
+            client.api.remove_container(name, force=True)
         except docker.errors.NotFound:
             pass
+
+
+@pytest.fixture
+def make_deployment(tmp_path, docker_client, registry: Registry):
+    """Factory for deployments on the Docker engine."""
+    yield from deployment_factory(tmp_path, docker_client, {})
+
+
+@pytest.fixture(scope="session")
+def podman_client():
+    """The podman service (scripts/setup-podman.sh) through its Docker-compatible API."""
+    import docker
+
+    from tests.integration.engines import PODMAN_URL
+
+    try:
+        client = docker.DockerClient(base_url=PODMAN_URL, timeout=60)
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means no service
+        unavailable(f"podman service unreachable at {PODMAN_URL} ({exc}); run scripts/setup-podman.sh")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def podman_sim_image(podman_client) -> str:
+    """This checkout's simulator image, built by podman itself (through the compat build API)."""
+    from nimctl.simulator.image import ensure_simulator_image, recipe_hash
+
+    tag = f"nimctl-sim-test:{recipe_hash()[:12]}"
+    ensure_simulator_image(podman_client, tag=tag)
+    return tag
+
+
+@pytest.fixture
+def make_podman_deployment(tmp_path, podman_client):
+    """Factory for deployments on podman (nimctl given --engine-url through NIMCTL_ENGINE_URL)."""
+    from tests.integration.engines import PODMAN_URL
+
+    yield from deployment_factory(tmp_path, podman_client, {"NIMCTL_ENGINE_URL": PODMAN_URL})
+
+
+@pytest.fixture(scope="session")
+def ssh_engine(tmp_path_factory, docker_client) -> Iterator[SshEngine]:
+    """This machine's Docker engine behind a private sshd on loopback (DOCKER_HOST=ssh://...)."""
+    from tests.integration.engines import start_sshd
+
+    process, engine = start_sshd(tmp_path_factory.mktemp("sshd"))
+    yield engine
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def make_ssh_deployment(tmp_path, docker_client, ssh_engine: SshEngine):
+    """Factory for deployments on Docker over SSH."""
+    yield from deployment_factory(tmp_path, docker_client, ssh_engine.env())
 
 
 @pytest.fixture

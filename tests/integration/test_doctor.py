@@ -19,7 +19,10 @@ def test_doctor_passes_on_this_engine(deployment: Deployment) -> None:
     checks = checks_of(result)
     assert set(checks) == {"docker engine", "gpu support", "ngc key", "cache dir", "host port", "free disk"}
     assert checks["docker engine"]["status"] == "pass"
-    assert checks["gpu support"]["status"] == "pass"  # the nvidia runtime is registered
+    # the nvidia runtime is registered, but that is no evidence of a GPU: a pass needs nvidia-smi's
+    # list from the image (if another test pulled it here), else it "cannot verify" (test_gpu_check.py)
+    gpu = checks["gpu support"]
+    assert (gpu["status"], "GPU(s)" in gpu["detail"]) in (("pass", True), ("warn", False)), gpu
     assert checks["ngc key"]["status"] == "skip"  # a loopback registry, not nvcr.io
     assert checks["host port"]["status"] == "pass"
     assert all(

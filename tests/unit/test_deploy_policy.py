@@ -9,6 +9,7 @@ where the container must answer ready).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import socket
 import sys
@@ -22,6 +23,7 @@ from rich.console import Console
 from nimctl import deploy
 from nimctl.container import ContainerInfo, OneOffResult
 from nimctl.deploy import Reporter, UpOptions
+from nimctl.engine_kind import EngineKind
 from nimctl.errors import (
     ConfigError,
     ContainerExited,
@@ -67,6 +69,8 @@ class FakeSignals:
 class FakeEngine:
     """Just enough of an engine for `up`: containers by name, a start that may be refused."""
 
+    kind = EngineKind("docker", "fake")
+
     def __init__(
         self,
         existing: ContainerInfo | None = None,
@@ -101,11 +105,18 @@ class FakeEngine:
         return SIM_IMAGE_ID
 
     def engine_info(self) -> dict:
-        self.calls.append("engine_info")  # preflight's only engine call
+        self.calls.append("engine_info")
         return {}
 
     def version(self) -> str:
         return "fake"
+
+    def reach(self, url: str) -> contextlib.AbstractContextManager[str]:
+        return contextlib.nullcontext(url)
+
+    def list_gpus(self, spec) -> tuple[int, str]:
+        self.calls.append("list_gpus")
+        return 0, "GPU 0: fake (UUID: GPU-0)"
 
     def login(self, registry, key):  # the simulator profile never pulls
         raise AssertionError("no login expected")
@@ -175,8 +186,9 @@ def _private_lock_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
 
 
-def sim_settings(tmp_path: Path, port: int | None = None, timeout: float = 0.3) -> LoadedSettings:
+def sim_settings(tmp_path: Path, port: int | None = None, timeout: float = 0.3, **extra: str) -> LoadedSettings:
     flags = {
+        **extra,
         "container_name": "policy-test",
         "cache_dir": tmp_path / "cache",
         "log_dir": tmp_path / "logs",
@@ -354,23 +366,24 @@ def plans(monkeypatch: pytest.MonkeyPatch) -> list[Plan]:
 def test_running_unchanged_deployment_skips_preflight_and_plans_once(
     tmp_path: Path, health: HealthServer, plans: list[Plan]
 ) -> None:
-    loaded = sim_settings(tmp_path, port=int(health.url.rsplit(":", 1)[1]), timeout=5)
+    # a GPU request: preflight would run nvidia-smi in a throwaway container (list_gpus)
+    loaded = sim_settings(tmp_path, port=int(health.url.rsplit(":", 1)[1]), timeout=5, gpus="1")
     engine = FakeEngine(container("policy-test", spec_labels(loaded), state="running"))
     result = run_up(loaded, engine)
     assert result.action == "noop" and result.ready and result.url == health.url
-    assert "engine_info" not in engine.calls and "start" not in engine.calls and engine.removed == []
+    assert "list_gpus" not in engine.calls and "start" not in engine.calls and engine.removed == []
     assert len(plans) == 1
 
 
 def test_a_changed_deployment_runs_preflight_and_recreates(
     tmp_path: Path, health: HealthServer, plans: list[Plan]
 ) -> None:
-    loaded = sim_settings(tmp_path, port=int(health.url.rsplit(":", 1)[1]), timeout=5)
+    loaded = sim_settings(tmp_path, port=int(health.url.rsplit(":", 1)[1]), timeout=5, gpus="1")
     old_labels = {**spec_labels(loaded), LABEL_CONFIG_HASH: "an-older-config"}
     engine = FakeEngine(container("policy-test", old_labels, state="running"))
     result = run_up(loaded, engine)
     assert result.action == "recreate" and len(plans) == 1
-    assert engine.calls == ["engine_info", "build", "create", "start"]
+    assert engine.calls == ["list_gpus", "build", "create", "start"]  # the GPU check is preflight's
     assert engine.removed == [("old-id", loaded.settings.stop_timeout)]
 
 
@@ -391,3 +404,31 @@ def test_a_known_cause_in_the_log_becomes_the_message_and_the_hint(tmp_path: Pat
         run_up(sim_settings(tmp_path), engine)
     assert "matches no profile" in failure.value.message
     assert failure.value.hint.startswith("run `nimctl profiles`") and "full log:" in failure.value.hint
+
+
+def test_publishing_on_every_interface_is_a_warned_choice(tmp_path: Path, health: HealthServer) -> None:
+    loaded = sim_settings(tmp_path, port=int(health.url.rsplit(":", 1)[1]), timeout=5, host="0.0.0.0")
+    report = Reporter(Console(file=io.StringIO(), width=300))
+    engine = FakeEngine(container("policy-test", spec_labels(loaded), state="running"))  # the health server's port
+    result = deploy.up(loaded, UpOptions(smoke="none"), report, connect=lambda: engine)
+    assert result.ready and result.action == "noop"  # warned even on the fast path
+    said = report.console.file.getvalue()
+    assert "warning: publishing on 0.0.0.0" in said and "no auth" in said
+
+
+def test_readiness_goes_through_the_engines_reach(tmp_path: Path, health: HealthServer) -> None:
+    """A remote engine's NIM is probed through reach() (the tunnel): here the spec's port has nothing."""
+    loaded = sim_settings(tmp_path, port=free_port(), timeout=5)
+    engine = FakeEngine(container("policy-test", spec_labels(loaded), state="running"))
+    engine.kind = EngineKind("docker", "fake", "ssh://root@gpu-box")
+    reached: list[str] = []
+
+    @contextlib.contextmanager
+    def tunnel(url: str) -> Iterator[str]:
+        reached.append(url)
+        yield health.url
+
+    engine.reach = tunnel
+    result = run_up(loaded, engine)
+    assert result.ready and reached == [loaded.settings.url]
+    assert result.url == loaded.settings.url and result.via == "ssh tunnel to gpu-box"

@@ -88,3 +88,22 @@ def test_nimctl_errors_raised_inside_pass_through_untouched() -> None:
     with pytest.raises(ImageNotFound) as caught, engine_errors("pull", "x"):
         raise mine
     assert caught.value is mine
+
+
+def test_ssh_failures_are_an_unreachable_engine() -> None:
+    import paramiko
+
+    error = translated("connect", "the engine", paramiko.SSHException("Server '[h]:22' not found in known_hosts"))
+    assert isinstance(error, EngineUnreachable) and "over ssh" in error.message and "known_hosts" in error.hint
+
+
+def test_a_missing_bind_source_names_the_cache_directory() -> None:
+    exc = api_error(400, 'invalid mount config for type "bind": bind source path does not exist: /srv/nim')
+    error = translated("create", "nim", exc)
+    assert isinstance(error, ConfigError) and "cache directory on the engine's host" in error.hint
+
+
+def test_an_unresolvable_cdi_device_is_a_preflight_failure() -> None:
+    exc = api_error(500, "setting up CDI devices: unresolvable CDI devices nvidia.com/gpu=6")
+    error = translated("start", "nim", exc)
+    assert isinstance(error, PreflightFailed) and error.exit_code == 8 and "nvidia-ctk cdi" in error.hint

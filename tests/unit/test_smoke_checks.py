@@ -4,6 +4,7 @@ fails, with a reason that names the broken behaviour, when the simulator breaks 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import struct
 import subprocess
@@ -391,11 +392,12 @@ def test_cli_uses_the_deployment_endpoint_when_no_url_is_given(
 
     asked = []
 
-    def fake_resolve(name: str | None) -> common.Endpoint:
+    @contextlib.contextmanager
+    def fake_reach(name: str | None, engine_url: str | None) -> Iterator[common.Endpoint]:
         asked.append(name)
-        return common.Endpoint(name="nim", url=healthy_sim.base_url, model=DEFAULT_MODEL, max_images=5)
+        yield common.Endpoint(name="nim", url=healthy_sim.base_url, model=DEFAULT_MODEL, max_images=5)
 
-    monkeypatch.setattr(common, "resolve_endpoint", fake_resolve)
+    monkeypatch.setattr(common, "reach_endpoint", fake_reach)
     result = CliRunner().invoke(_cli(), ["smoke", "--name", "nim", "--checks", "max-images", "--json"])
     assert result.exit_code == 0, result.stderr
     assert asked == ["nim"]
