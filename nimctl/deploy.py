@@ -31,13 +31,14 @@ from nimctl.errors import (
     TransientPullError,
     redact,
 )
+from nimctl.gpu_share import refuse_shared_gpus
 from nimctl.locking import deployment_lock
 from nimctl.plan import Action, Desired, Plan, conflict, reconcile
 from nimctl.ports import EnginePort
-from nimctl.preflight import FAIL, WARN, ensure_cache_dir, run_checks
+from nimctl.preflight import FAIL, WARN, ensure_cache_dir, pick_free_port, port_is_free, run_checks
 from nimctl.readiness import ExitedDuringStartup, NotReadyInTime, probe, wait_until_ready
 from nimctl.settings import LoadedSettings, Settings
-from nimctl.spec import ContainerSpec, build_spec, registry_of, split_reference
+from nimctl.spec import ContainerSpec, build_spec, registry_of, split_reference, with_host_port
 
 LOG_TAIL_LINES = 50
 PULL_ATTEMPTS = 4
@@ -119,6 +120,10 @@ def _up_locked(
     observed = existing.observed if existing else None
     if reason := conflict(observed):
         raise ConfigError(reason, hint="choose another --name, or remove that container yourself")
+    if settings.port == "auto":
+        port = _auto_port(existing, settings.host)
+        spec, settings = with_host_port(spec, port), settings.with_port(port)
+        report.step(f"{spec.name}: port auto → {port}")
     local_image = engine.image_id(spec.image)
     needs_image = settings.pull == "always" or local_image is None
     # Fast path: running with the same config and no image to fetch. Skip preflight; just confirm readiness.
@@ -131,6 +136,8 @@ def _up_locked(
             report=report,
             needs_pull=needs_image,
         )
+        if spec.gpus.wanted and not settings.share_gpus:
+            refuse_shared_gpus(spec.gpus, spec.name, engine.managed_containers())
     image_id = _ensure_image(engine, settings, spec, local_image, report)
     plan = reconcile(Desired(spec.name, spec.config_hash, image_id), observed, force_recreate=options.force_recreate)
     report.step(f"{spec.name}: {plan.action.value} ({plan.reason})")
@@ -162,6 +169,14 @@ def _up_locked(
     if options.smoke != "none":
         result.smoke = _smoke(spec, settings, options.smoke, report)
     return result
+
+
+def _auto_port(existing: ContainerInfo | None, host: str) -> int:
+    """The port of this deployment's container when it still has it (converging keeps the URL), else a free one."""
+    if existing is not None and existing.managed and existing.host_port:
+        if existing.running or port_is_free(host, existing.host_port):
+            return existing.host_port
+    return pick_free_port(host)
 
 
 def _preflight(
