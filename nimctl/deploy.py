@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -33,10 +32,11 @@ from nimctl.errors import (
 )
 from nimctl.gpu_share import refuse_shared_gpus
 from nimctl.locking import deployment_lock
+from nimctl.nim_probe import MODEL_PROFILE_ENV, NimReport, Target, probe_all
 from nimctl.plan import Action, Desired, Plan, conflict, reconcile
 from nimctl.ports import EnginePort
 from nimctl.preflight import FAIL, WARN, ensure_cache_dir, pick_free_port, port_is_free, run_checks
-from nimctl.readiness import ExitedDuringStartup, NotReadyInTime, probe, wait_until_ready
+from nimctl.readiness import ExitedDuringStartup, NotReadyInTime, wait_until_ready
 from nimctl.settings import LoadedSettings, Settings
 from nimctl.spec import ContainerSpec, build_spec, registry_of, split_reference, with_host_port
 
@@ -393,26 +393,32 @@ def down(
 
 
 def status(engine: EnginePort, name: str | None = None) -> list[dict[str, Any]]:
-    """One row per nimctl container (the rows of `nimctl status --json`), readiness probed live."""
+    """One row per nimctl container (the rows of `nimctl status --json`); running NIMs probed live, all at once."""
     containers = engine.managed_containers(name)
-    with ThreadPoolExecutor(max_workers=8) as pool:  # readiness probes in parallel
-        return list(pool.map(_status_row, containers))
+    running = [info for info in containers if info.running and info.url]
+    reports = dict(zip((info.id for info in running), probe_all([_target(info) for info in running]), strict=True))
+    return [_status_row(info, reports.get(info.id)) for info in containers]
 
 
-def _status_row(info: ContainerInfo) -> dict[str, Any]:
+def _target(info: ContainerInfo) -> Target:
+    return Target(info.url, info.readiness_path, info.env.get(MODEL_PROFILE_ENV) or None)
+
+
+def _status_row(info: ContainerInfo, report: NimReport | None) -> dict[str, Any]:
     uptime = info.uptime()
+    gpus = info.gpus
     return {
         "name": info.name,
         "profile": info.profile,
         "image": info.image,
         "state": info.state,
         "exit_code": info.exit_code,
-        "ready": info.running and bool(info.url) and is_ready(info.url, info.readiness_path),
+        "ready": report is not None and report.ready,
         "url": info.url,
         "model": info.model,
         "uptime_s": None if not info.running else round(uptime or 0.0, 1),
+        "gpus": gpus.normalized if gpus is not None else None,
+        "version": report.version if report else None,
+        "model_profile": report.model_profile if report else info.env.get(MODEL_PROFILE_ENV) or None,
+        "metrics": report.metrics if report else None,
     }
-
-
-def is_ready(url: str, path: str) -> bool:
-    return probe(url, path, timeout=1.0).status == 200
