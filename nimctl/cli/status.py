@@ -97,13 +97,16 @@ def status(
     out = console()
 
     def show() -> Any:
+        """Fetch the rows once: JSON goes to stdout (and the table nowhere), else the table to render."""
         rows = status_rows(engine, name)
         if json_output:
             emit_json(rows)
+            return ""
         return render(rows, name)
 
     if not watch:
-        out.print(show())
+        if table := show():
+            out.print(table)
         return
     try:
         if out.is_terminal and not json_output:
@@ -113,9 +116,10 @@ def status(
                 while True:
                     time.sleep(interval)
                     live.update(show(), refresh=True)
-        while True:  # not a terminal: one table after another
-            out.print(show())
-            out.print()
+        while True:  # not a terminal (or --json): one snapshot after another
+            if table := show():
+                out.print(table)
+                out.print()
             time.sleep(interval)
     except KeyboardInterrupt:
         pass  # Ctrl-C is how a watch ends: exit 0
