@@ -7,6 +7,7 @@ model cache is never touched beyond creating the directory.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -124,6 +125,9 @@ def _up_locked(
         port = _auto_port(existing, settings.host)
         spec, settings = with_host_port(spec, port), settings.with_port(port)
         report.step(f"{spec.name}: port auto → {port}")
+        if existing is not None and existing.host_port not in (None, port):
+            # its port was taken while it was stopped: starting it again would fail on the old binding
+            options = dataclasses.replace(options, force_recreate=True)
     local_image = engine.image_id(spec.image)
     needs_image = settings.pull == "always" or local_image is None
     # Fast path: running with the same config and no image to fetch. Skip preflight; just confirm readiness.

@@ -29,6 +29,14 @@ def auto_settings(tmp_path: Path, timeout: float = 5):
     return loaded.__class__(settings=settings, profile=loaded.profile, sources=loaded.sources)
 
 
+def recorded_creates(engine: FakeEngine) -> list:
+    """The specs `engine.create` is given, in order."""
+    specs: list = []
+    create = engine.create
+    engine.create = lambda spec: specs.append(spec) or create(spec)
+    return specs
+
+
 @pytest.mark.parametrize("text", ["auto", "AUTO", " auto "])
 def test_port_accepts_auto(tmp_path: Path, text: str) -> None:
     assert load_settings({"port": text}, profile="sim", environ={}).settings.port == "auto"
@@ -53,9 +61,7 @@ def test_the_picked_port_is_no_config_change(tmp_path: Path) -> None:
 
 def test_up_with_auto_creates_on_a_free_port(tmp_path: Path) -> None:
     engine = FakeEngine(exit_code=3)  # exits at once: the created container's spec is what counts
-    specs = []
-    create = engine.create
-    engine.create = lambda spec: specs.append(spec) or create(spec)
+    specs = recorded_creates(engine)
     with pytest.raises(Exception, match="exited with code 3"):
         run_up(auto_settings(tmp_path), engine)
     [spec] = specs
@@ -73,3 +79,16 @@ def test_up_with_auto_keeps_the_running_containers_port(tmp_path: Path, ready_ni
     with socket.socket() as sock:  # the port really is held (by the stand-in NIM)
         with pytest.raises(OSError):
             sock.bind(("127.0.0.1", port))
+
+
+def test_a_stopped_container_whose_port_was_taken_is_recreated_on_a_new_one(
+    tmp_path: Path, ready_nim: HealthServer
+) -> None:
+    loaded = auto_settings(tmp_path)
+    labels = spec_labels(loaded) | {"io.nimctl.url": ready_nim.url}  # its old port, now held by someone else
+    engine = FakeEngine(container("policy-test", labels, state="exited"), exit_code=3)
+    specs = recorded_creates(engine)
+    with pytest.raises(Exception, match="exited with code 3"):
+        run_up(loaded, engine)
+    [spec] = specs
+    assert engine.removed[0][0] == "old-id" and spec.url != ready_nim.url and spec.ports[0].host_port > 0
