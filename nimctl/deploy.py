@@ -42,6 +42,7 @@ from nimctl.settings import LoadedSettings, Settings
 from nimctl.spec import ContainerSpec, build_spec, registry_of, split_reference, with_host_port
 
 LOG_TAIL_LINES = 50
+GPU_LOCK = "_gpu-requests"  # not a valid container name, so no deployment's lock
 PULL_ATTEMPTS = 4
 
 
@@ -140,8 +141,7 @@ def _up_locked(
             report=report,
             needs_pull=needs_image,
         )
-        if spec.gpus.wanted and not settings.share_gpus:
-            refuse_shared_gpus(spec.gpus, spec.name, engine.managed_containers())
+        _refuse_held_gpus(engine, spec, settings)  # early, before a long pull
     image_id = _ensure_image(engine, settings, spec, local_image, report)
     plan = reconcile(Desired(spec.name, spec.config_hash, image_id), observed, force_recreate=options.force_recreate)
     report.step(f"{spec.name}: {plan.action.value} ({plan.reason})")
@@ -278,7 +278,16 @@ def _container_for(
         assert existing_id is not None
         return existing_id
     ensure_cache_dir(settings)
-    return engine.create(spec)
+    # Again under a host-wide lock up to the create: two `up`s of different names at once must not
+    # both take the same GPU (a created container counts as a holder).
+    with deployment_lock(GPU_LOCK, timeout=30):
+        _refuse_held_gpus(engine, spec, settings)
+        return engine.create(spec)
+
+
+def _refuse_held_gpus(engine: EnginePort, spec: ContainerSpec, settings: Settings) -> None:
+    if spec.gpus.wanted and not settings.share_gpus:
+        refuse_shared_gpus(spec.gpus, spec.name, engine.managed_containers())
 
 
 def _start_and_wait_ready(

@@ -119,3 +119,12 @@ def test_converging_on_its_own_running_container_is_no_overlap(tmp_path: Path) -
     with pytest.raises(Exception, match="exited with code 3"):
         run_up(loaded, engine)
     assert "start" in engine.calls
+
+
+def test_a_holder_that_appeared_during_the_pull_is_seen_before_the_create(tmp_path: Path) -> None:
+    engine = FakeEngine()
+    listings = iter([[], [held("raced-in", "all", state="created")]])  # the early check, then the one at create
+    engine.managed_containers = lambda name=None: next(listings)
+    with pytest.raises(PreflightFailed, match="held by raced-in"):
+        run_up(gpu_settings(tmp_path, "device=0"), engine)
+    assert "create" not in engine.calls
