@@ -10,10 +10,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 from nimctl.plan import Observed
+from nimctl.settings import GpuRequest
 from nimctl.spec import (
     LABEL_CONFIG_HASH,
+    LABEL_GPUS,
     LABEL_MANAGED,
     LABEL_MAX_IMAGES,
     LABEL_MODEL,
@@ -105,6 +108,22 @@ class ContainerInfo:
     @property
     def readiness_path(self) -> str:
         return self.labels.get(LABEL_READINESS_PATH, DEFAULT_READINESS_PATH)
+
+    @property
+    def gpus(self) -> GpuRequest | None:
+        """The GPU request it was created with; None when it carries no such label (an older nimctl)."""
+        label = self.labels.get(LABEL_GPUS)
+        if label is None:
+            return None
+        try:
+            return GpuRequest.parse(label)
+        except ValueError:
+            return None
+
+    @property
+    def host_port(self) -> int | None:
+        """The host port its url label names (for `port auto`, reused on converge)."""
+        return urlsplit(self.url).port if self.url else None
 
     @property
     def version(self) -> str:

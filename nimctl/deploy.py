@@ -7,9 +7,10 @@ model cache is never touched beyond creating the directory.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,15 +33,18 @@ from nimctl.errors import (
     TransientPullError,
     redact,
 )
+from nimctl.gpu_share import refuse_shared_gpus
 from nimctl.locking import deployment_lock
+from nimctl.nim_probe import NimReport, Target, probe_all
 from nimctl.plan import Action, Desired, Plan, conflict, reconcile
 from nimctl.ports import EnginePort
-from nimctl.preflight import FAIL, WARN, ensure_cache_dir, run_checks
-from nimctl.readiness import ExitedDuringStartup, NotReadyInTime, probe, wait_until_ready
+from nimctl.preflight import FAIL, WARN, ensure_cache_dir, pick_free_port, port_is_free, run_checks
+from nimctl.readiness import ExitedDuringStartup, NotReadyInTime, wait_until_ready
 from nimctl.settings import LoadedSettings, Settings
-from nimctl.spec import ContainerSpec, build_spec, registry_of, split_reference
+from nimctl.spec import MODEL_PROFILE_ENV, ContainerSpec, build_spec, registry_of, split_reference, with_host_port
 
 LOG_TAIL_LINES = 50
+GPU_LOCK = "_gpu-requests"  # not a valid container name, so no deployment's lock
 PULL_ATTEMPTS = 4
 
 
@@ -129,6 +133,13 @@ def _up_locked(
         report.warn(
             f"publishing on {settings.host or 'all interfaces'}: anyone who reaches this host can use the NIM (it has no auth)"
         )
+    if settings.port == "auto":
+        port = _auto_port(existing, settings.host)
+        spec, settings = with_host_port(spec, port), settings.with_port(port)
+        report.step(f"{spec.name}: port auto → {port}")
+        if existing is not None and existing.host_port not in (None, port):
+            # its port was taken while it was stopped: starting it again would fail on the old binding
+            options = dataclasses.replace(options, force_recreate=True)
     local_image = engine.image_id(spec.image)
     needs_image = settings.pull == "always" or local_image is None
     # Fast path: running with the same config and no image to fetch. Skip preflight; just confirm readiness.
@@ -141,6 +152,7 @@ def _up_locked(
             report=report,
             needs_pull=needs_image,
         )
+        _refuse_held_gpus(engine, spec, settings)  # early, before a long pull
     image_id = ensure_image(engine, settings, spec, local_image, report)
     plan = reconcile(Desired(spec.name, spec.config_hash, image_id), observed, force_recreate=options.force_recreate)
     report.step(f"{spec.name}: {plan.action.value} ({plan.reason})")
@@ -175,6 +187,14 @@ def _up_locked(
         if options.smoke != "none":
             result.smoke = _smoke(spec, settings, options.smoke, report, local_url)
     return result
+
+
+def _auto_port(existing: ContainerInfo | None, host: str) -> int:
+    """The port of this deployment's container when it still has it (converging keeps the URL), else a free one."""
+    if existing is not None and existing.managed and existing.host_port:
+        if existing.running or port_is_free(host, existing.host_port):
+            return existing.host_port
+    return pick_free_port(host)
 
 
 def _preflight(
@@ -273,7 +293,16 @@ def _container_for(
         return existing_id
     if engine.kind.is_local:  # a remote engine's cache dir is on its host, out of reach from here
         ensure_cache_dir(settings)
-    return engine.create(spec)
+    # Again under a host-wide lock up to the create: two `up`s of different names at once must not
+    # both take the same GPU (a created container counts as a holder).
+    with deployment_lock(GPU_LOCK, timeout=30):
+        _refuse_held_gpus(engine, spec, settings)
+        return engine.create(spec)
+
+
+def _refuse_held_gpus(engine: EnginePort, spec: ContainerSpec, settings: Settings) -> None:
+    if spec.gpus.wanted and not settings.share_gpus:
+        refuse_shared_gpus(spec.gpus, spec.name, engine.managed_containers())
 
 
 def _start_and_wait_ready(
@@ -396,32 +425,36 @@ def down(engine: EnginePort, name: str | None, everything: bool, timeout: int, p
 
 
 def status(engine: EnginePort, name: str | None = None) -> list[dict[str, Any]]:
-    """One row per nimctl container (the rows of `nimctl status --json`), readiness probed live."""
+    """One row per nimctl container (the rows of `nimctl status --json`); running NIMs probed live, all at once."""
     containers = engine.managed_containers(name)
-    with ThreadPoolExecutor(max_workers=8) as pool:  # readiness probes in parallel
-        return list(pool.map(lambda info: _status_row(engine, info), containers))
+    running = [info for info in containers if info.running and info.url]
+    with contextlib.ExitStack() as tunnels:  # a remote engine's NIMs are probed through SSH tunnels
+        targets = [_target(info, tunnels.enter_context(engine.reach(info.url))) for info in running]
+        reports = dict(zip((info.id for info in running), probe_all(targets), strict=True))
+    via = f"ssh tunnel to {engine.kind.ssh_host}" if engine.kind.ssh_host else None
+    return [_status_row(info, reports.get(info.id), via) for info in containers]
 
 
-def _status_row(engine: EnginePort, info: ContainerInfo) -> dict[str, Any]:
+def _target(info: ContainerInfo, url: str) -> Target:
+    return Target(url, info.readiness_path, info.env.get(MODEL_PROFILE_ENV) or None)
+
+
+def _status_row(info: ContainerInfo, report: NimReport | None, via: str | None) -> dict[str, Any]:
     uptime = info.uptime()
-    ready = False
-    if info.running and info.url:
-        with engine.reach(info.url) as url:  # through a tunnel when the engine is remote
-            ready = is_ready(url, info.readiness_path)
+    gpus = info.gpus
     return {
         "name": info.name,
         "profile": info.profile,
         "image": info.image,
         "state": info.state,
         "exit_code": info.exit_code,
-        "ready": ready,
+        "ready": report is not None and report.ready,
         "url": info.url,
-        "via": f"ssh tunnel to {engine.kind.ssh_host}" if engine.kind.ssh_host else None,
+        "via": via,
         "model": info.model,
         "uptime_s": None if not info.running else round(uptime or 0.0, 1),
+        "gpus": gpus.normalized if gpus is not None else None,
+        "version": report.version if report else None,
+        "model_profile": report.model_profile if report else info.env.get(MODEL_PROFILE_ENV) or None,
+        "metrics": report.metrics if report else None,
     }
-
-
-def is_ready(url: str, path: str) -> bool:
-    return probe(url, path, timeout=1.0).status == 200
-

@@ -221,8 +221,18 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
+def pick_free_port(host: str) -> int:
+    """A port free on `host` now (the kernel's pick for port 0), for `--port auto`."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host or "0.0.0.0", 0))
+        return sock.getsockname()[1]
+
+
 def check_port(settings: Settings, held_by_own_container: bool) -> Check:
     where = f"{settings.host}:{settings.port}"
+    if settings.port == "auto":
+        return Check("host port", PASS, f"{where}: a free port is picked when the container is created")
     if held_by_own_container:
         return Check("host port", PASS, f"{where} is held by this deployment's own container")
     try:

@@ -54,19 +54,25 @@ class Probe:
         return "ready" if self.status == 200 else "live"
 
 
-def probe(url: str, path: str, timeout: float = PROBE_TIMEOUT) -> Probe:
-    """One GET with the standard library (importing an HTTP client costs start-up time)."""
+def fetch(url: str, path: str, timeout: float = PROBE_TIMEOUT) -> tuple[int | None, bytes]:
+    """One GET with the standard library (importing an HTTP client costs start-up time): (status, body).
+
+    The status is None when nothing answered in time.
+    """
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
     try:
         conn.request("GET", path, headers={"Connection": "close"})
         response = conn.getresponse()
-        response.read()
-        return Probe(response.status)
+        return response.status, response.read()
     except (OSError, http.client.HTTPException):
-        return Probe(None)
+        return None, b""
     finally:
         conn.close()
+
+
+def probe(url: str, path: str, timeout: float = PROBE_TIMEOUT) -> Probe:
+    return Probe(fetch(url, path, timeout)[0])
 
 
 def wait_until_ready(

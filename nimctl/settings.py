@@ -43,9 +43,18 @@ def parse_size(text: str | int) -> int:
     return size
 
 
+_DEVICE_ID = re.compile(r"[0-9]+|GPU-[0-9a-fA-F-]+")
+
+
+def host_url(host: str, port: int | str) -> str:
+    """The URL a published port answers on from this host."""
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    return f"http://{reachable}:{port}"
+
+
 @dataclass(frozen=True)
 class GpuRequest:
-    """`--gpus`: all, a count, a list of device ids, or none."""
+    """`--gpus` as docker reads it: all, a count, device ids (`device=0,2`, or bare `0,2`), or none."""
 
     count: int | None = None  # -1 means all
     device_ids: tuple[str, ...] = ()
@@ -54,19 +63,33 @@ class GpuRequest:
     def wanted(self) -> bool:
         return self.count not in (None, 0) or bool(self.device_ids)
 
+    @property
+    def normalized(self) -> str:
+        """One spelling per request (`all`, `2`, `device=0,2`, `none`): the container's label, and `status`."""
+        if self.device_ids:
+            return "device=" + ",".join(self.device_ids)
+        if self.count == -1:
+            return "all"
+        return str(self.count) if self.wanted else "none"
+
     @classmethod
     def parse(cls, text: str) -> GpuRequest:
-        value = text.strip().lower()
-        if value == "all":
+        # docker's own quoting: --gpus '"device=0,2"' (the comma would otherwise split its CSV)
+        value = text.strip().strip('"').strip()
+        lowered = value.lower()
+        if lowered == "all":
             return cls(count=-1)
-        if value in ("none", "0", ""):
+        if lowered in ("none", "0", ""):
             return cls(count=None)
-        if value.isdigit():
-            return cls(count=int(value))
-        ids = tuple(part.strip() for part in text.split(","))
-        if all(re.fullmatch(r"[0-9]+|GPU-[0-9a-fA-F-]+", part) for part in ids):
+        if lowered.isdigit():  # a bare number is a count, as in docker
+            return cls(count=int(lowered))
+        listed = value[len("device="):] if lowered.startswith("device=") else value
+        ids = tuple(part.strip() for part in listed.split(","))
+        if all(_DEVICE_ID.fullmatch(part) for part in ids):
             return cls(device_ids=ids)
-        raise ValueError(f"{text!r} is not a GPU selection (use all, a count, ids like 0,1, or none)")
+        raise ValueError(
+            f"{text!r} is not a GPU selection (use all, a count, device=1 or device=0,2, ids like 0,1, or none)"
+        )
 
 
 class Settings(BaseSettings):
@@ -96,10 +119,11 @@ class Settings(BaseSettings):
     )
     served_model: str = Field("mistralai/mistral-small-4-119b-2603", description="Model id the NIM serves")
     shm_size: str = Field("32GB", description="Shared memory size (/dev/shm)")
-    gpus: str = Field("all", description="GPUs: all | N | id,id | none")
+    gpus: str = Field("all", description="GPUs: all | N (the first N) | device=1 | device=0,2 | id,id | none")
+    share_gpus: bool = Field(False, description="Start even if another nimctl container holds one of these GPUs")
     runtime: str = Field("nvidia", description="Container runtime ('' for the engine's default)")
     host: str = Field("127.0.0.1", description="Host address the port is published on (a NIM has no auth)")
-    port: int = Field(8000, description="Host port", ge=1, le=65535)
+    port: int | Literal["auto"] = Field(8000, description="Host port, or auto: a free one picked at create time")
     engine_url: str | None = Field(
         None, description="Engine API URL (unix://, ssh://user@host, tcp://); unset: DOCKER_HOST, else the local socket"
     )
@@ -134,6 +158,19 @@ class Settings(BaseSettings):
         if value is not None and (not value.strip() or any(ch.isspace() for ch in value.strip())):
             raise ValueError(f"{value!r} is not a profile id or name (see `nimctl profiles`)")
         return value.strip() if value is not None else None
+
+    @field_validator("port", mode="before")
+    @classmethod
+    def _check_port(cls, value: Any) -> int | str:
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        try:
+            port = int(value)
+        except (TypeError, ValueError):
+            port = 0
+        if not 1 <= port <= 65535:
+            raise ValueError(f"{value!r} is not a port (1-65535, or auto)")
+        return port
 
     @field_validator("user")
     @classmethod
@@ -189,8 +226,12 @@ class Settings(BaseSettings):
 
     @property
     def url(self) -> str:
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
-        return f"http://{host}:{self.port}"
+        """Where the NIM answers; with port auto, only once `up` picked the port (`with_port`)."""
+        return host_url(self.host, self.port)
+
+    def with_port(self, port: int) -> Settings:
+        """These settings with `port auto` resolved to the port `up` picked or reused."""
+        return self.model_copy(update={"port": port})
 
     @classmethod
     def settings_customise_sources(

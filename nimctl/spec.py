@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from nimctl import __version__
-from nimctl.settings import GpuRequest, Settings
+from nimctl.settings import GpuRequest, Settings, host_url
 
 LABEL_PREFIX = "io.nimctl."
 LABEL_MANAGED = LABEL_PREFIX + "managed"
@@ -29,6 +29,7 @@ LABEL_MAX_IMAGES = LABEL_PREFIX + "max-images"
 LABEL_VERSION = LABEL_PREFIX + "version"
 # A throwaway container (`nimctl profiles`, `nimctl cache prefetch`): its value names the task.
 LABEL_ONEOFF = LABEL_PREFIX + "oneoff"
+LABEL_GPUS = LABEL_PREFIX + "gpus"  # the normalized GPU request, read back for the overlap check
 
 NGC_KEY_ENV = "NGC_API_KEY"
 MODEL_PROFILE_ENV = "NIM_MODEL_PROFILE"
@@ -80,7 +81,11 @@ def build_spec(settings: Settings, profile_name: str) -> ContainerSpec:
     }
     secret_env = {NGC_KEY_ENV: settings.ngc_api_key} if settings.ngc_api_key else {}
     mounts = (Mount(source=settings.cache_dir, target=settings.cache_mount),)
-    ports = (PortBinding(settings.container_port, settings.host, settings.port),)
+    # port auto: hashed as "auto" (a running container's picked port is no change); published as 0
+    # until `up` picks or reuses one (`with_host_port`)
+    host_port = 0 if settings.port == "auto" else settings.port
+    url = host_url(settings.host, host_port)
+    ports = (PortBinding(settings.container_port, settings.host, host_port),)
     gpus = settings.gpu_request
     runtime = settings.runtime or None
     hashed = {
@@ -91,7 +96,7 @@ def build_spec(settings: Settings, profile_name: str) -> ContainerSpec:
         "gpus": [gpus.count, list(gpus.device_ids)],
         "shm_size": settings.shm_size_bytes,
         "mounts": [[str(m.source), m.target, m.read_only] for m in mounts],
-        "ports": [[p.container_port, p.host_ip, p.host_port] for p in ports],
+        "ports": [[p.container_port, p.host_ip, settings.port] for p in ports],
         "user": settings.run_as,
     }
     fingerprint = config_hash(hashed)
@@ -100,16 +105,17 @@ def build_spec(settings: Settings, profile_name: str) -> ContainerSpec:
         LABEL_MANAGED: "true",
         LABEL_PROFILE: profile_name,
         LABEL_CONFIG_HASH: fingerprint,
-        LABEL_URL: settings.url,
+        LABEL_URL: url,
         LABEL_MODEL: settings.served_model,
         LABEL_READINESS_PATH: settings.readiness_path,
         LABEL_MAX_IMAGES: str(settings.max_images_per_prompt),
         LABEL_VERSION: __version__,
+        LABEL_GPUS: gpus.normalized,
     }
     return ContainerSpec(
         name=settings.container_name,
         image=settings.image_reference,
-        url=settings.url,
+        url=url,
         config_hash=fingerprint,
         env=env,
         labels=labels,
@@ -134,6 +140,17 @@ def oneoff_spec(spec: ContainerSpec, task: str, command: list[str]) -> Container
         ports=(),
         labels=labels,
         command=tuple(command),
+    )
+
+
+def with_host_port(spec: ContainerSpec, port: int) -> ContainerSpec:
+    """`spec` published on `port` (port auto, once picked); the config hash stays that of "auto"."""
+    url = host_url(spec.ports[0].host_ip, port)
+    return dataclasses.replace(
+        spec,
+        url=url,
+        ports=tuple(dataclasses.replace(binding, host_port=port) for binding in spec.ports),
+        labels={**spec.labels, LABEL_URL: url},
     )
 
 

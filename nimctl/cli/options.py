@@ -28,14 +28,28 @@ Name = Annotated[
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout (humans still read stderr).")]
 Timeout = Annotated[Optional[float], typer.Option("--timeout", help="Seconds to wait.", min=0)]
 Image = Annotated[Optional[str], typer.Option("--image", help=f"Whole image reference. {_env('image')}")]
-Port = Annotated[Optional[int], typer.Option("--port", help=f"Host port the NIM is published on. {_env('port')}")]
+Port = Annotated[
+    Optional[str],
+    typer.Option("--port", help=f"Host port the NIM is published on, or auto (a free one). {_env('port')}"),
+]
 Host = Annotated[
     Optional[str],
     typer.Option(
         "--host", help=f"Host address to publish on; 127.0.0.1 by default since a NIM has no auth. {_env('host')}"
     ),
 ]
-Gpus = Annotated[Optional[str], typer.Option("--gpus", help=f"all | N | id,id | none. {_env('gpus')}")]
+Gpus = Annotated[
+    Optional[str],
+    typer.Option("--gpus", help=f"all | N (the first N) | device=1 | device=0,2 | id,id | none. {_env('gpus')}"),
+]
+ShareGpus = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--share-gpus/--no-share-gpus",
+        help=f"Start even if another nimctl container holds one of these GPUs. {_env('share_gpus')}",
+        show_default=False,
+    ),
+]
 Runtime = Annotated[
     Optional[str],
     typer.Option("--runtime", help=f"Container runtime ('' for the engine's default). {_env('runtime')}"),

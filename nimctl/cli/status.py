@@ -1,8 +1,29 @@
-"""`nimctl status`: each nimctl container, its state and live readiness (rows: deploy.status)."""
+"""`nimctl status`: each nimctl container, its state, GPUs, live readiness, release, model profile and
+serving metrics (rows: deploy.status); `--watch` refreshes them in place until Ctrl-C."""
 
 from __future__ import annotations
 
+import time
+from typing import Annotated, Any
+
+import typer
+
 from nimctl.cli import options as opt
+
+COLUMNS = (
+    "name",
+    "profile",
+    "state",
+    "ready",
+    "url",
+    "gpus",
+    "release",
+    "model profile",
+    "run/wait",
+    "kv",
+    "tokens in/out",
+    "uptime",
+)
 
 
 def _human_uptime(seconds: float | None) -> str:
@@ -13,36 +34,95 @@ def _human_uptime(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
-def status(name: opt.Name = None, json_output: opt.Json = False, engine_url: opt.EngineUrl = None) -> None:
-    """List nimctl's containers: name, profile, image, state, ready (checked live), url, uptime."""
-    from nimctl.cli.output import console, emit_json
-    from nimctl.deploy import status as status_rows
-    from nimctl.engine import Engine
+def _count(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
 
-    engine = Engine.connect(url=engine_url)
-    rows = status_rows(engine, name)
-    if json_output:
-        emit_json(rows)
-        return
-    out = console()
-    out.print(f"engine: {engine.kind.describe()}", highlight=False)
-    if not rows:
-        out.print("no nimctl containers" + (f" named {name!r}" if name else ""))
-        return
+
+def _metric_cells(metrics: dict[str, float] | None) -> tuple[str, str, str]:
+    """(running/waiting, KV-cache %, prompt/generation tokens) for the table."""
+    if not metrics:
+        return "-", "-", "-"
+    get = metrics.get
+    kv = get("kv_cache_usage")
+    return (
+        f"{_count(get('requests_running'))}/{_count(get('requests_waiting'))}",
+        "-" if kv is None else f"{kv * 100:.0f}%",
+        f"{_count(get('prompt_tokens_total'))}/{_count(get('generation_tokens_total'))}",
+    )
+
+
+def render(rows: list[dict[str, Any]], name: str | None) -> Any:
+    """The rows as a rich renderable (a table, or a line when there is nothing)."""
     from rich.table import Table
+    from rich.text import Text
 
+    if not rows:
+        return Text("no nimctl containers" + (f" named {name!r}" if name else ""))
     table = Table(box=None, pad_edge=False)
-    for column in ("name", "profile", "image", "state", "ready", "url", "uptime"):
+    for column in COLUMNS:
         table.add_column(column)
     for row in rows:
         state = row["state"] + (f" ({row['exit_code']})" if row["exit_code"] is not None else "")
         table.add_row(
             row["name"],
             row["profile"],
-            row["image"],
             state,
             "[green]yes[/]" if row["ready"] else "[red]no[/]",
             row["url"] + (f" (via {row['via']})" if row["via"] else ""),
+            row["gpus"] or "-",
+            row["version"] or "-",
+            row["model_profile"] or "-",
+            *_metric_cells(row["metrics"]),
             _human_uptime(row["uptime_s"]),
         )
-    out.print(table)
+    return table
+
+
+def status(
+    name: opt.Name = None,
+    json_output: opt.Json = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", "-w", help="Refresh until Ctrl-C (in place on a terminal).")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option("--interval", help="Seconds between refreshes with --watch.", min=0.1)
+    ] = 2.0,
+    engine_url: opt.EngineUrl = None,
+) -> None:
+    """List nimctl's containers: state, GPUs, ready (checked live), url, NIM release, model profile, metrics."""
+    from nimctl.cli.output import console, emit_json
+    from nimctl.deploy import status as status_rows
+    from nimctl.engine import Engine
+
+    engine = Engine.connect(url=engine_url)
+    out = console()
+    if not json_output:
+        out.print(f"engine: {engine.kind.describe()}", highlight=False)
+
+    def show() -> Any:
+        """Fetch the rows once: JSON goes to stdout (and the table nowhere), else the table to render."""
+        rows = status_rows(engine, name)
+        if json_output:
+            emit_json(rows)
+            return ""
+        return render(rows, name)
+
+    if not watch:
+        if table := show():
+            out.print(table)
+        return
+    try:
+        if out.is_terminal and not json_output:
+            from rich.live import Live
+
+            with Live(show(), console=out, auto_refresh=False) as live:
+                while True:
+                    time.sleep(interval)
+                    live.update(show(), refresh=True)
+        while True:  # not a terminal (or --json): one snapshot after another
+            if table := show():
+                out.print(table)
+                out.print()
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a watch ends: exit 0

@@ -126,6 +126,9 @@ def base_env(**extra: str) -> dict[str, str]:
     env = without_settings_variables(dict(os.environ))
     env["XDG_RUNTIME_DIR"] = os.environ.get("NIMCTL_TEST_RUNTIME_DIR", tempfile.gettempdir())
     env["COLUMNS"] = "200"  # wide tables, so assertions see whole values
+    # Other checkouts' tests run GPU containers on this shared engine: `up` would refuse theirs'
+    # GPUs. The GPU-overlap tests turn this off for the `up` they expect refused (--no-share-gpus).
+    env["NIMCTL_SHARE_GPUS"] = "true"
     env.update(extra)
     return env
 

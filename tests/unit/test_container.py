@@ -65,3 +65,11 @@ def test_exit_code_and_uptime_follow_the_state() -> None:
 def test_parse_time_handles_dockers_zero_time() -> None:
     assert parse_time("0001-01-01T00:00:00Z") is None and parse_time(None) is None
     assert parse_time("not a time") is None
+
+
+def test_the_record_reads_back_the_gpu_request_and_port(tmp_path: Path) -> None:
+    loaded = load_settings({"cache_dir": tmp_path, "port": 8123, "gpus": "device=0,2"}, profile="sim", environ={})
+    info = ContainerInfo.from_inspect(inspect_data(build_spec(loaded.settings, loaded.profile.name).labels))
+    assert info.gpus is not None and info.gpus.device_ids == ("0", "2") and info.host_port == 8123
+    older = ContainerInfo.from_inspect(inspect_data({"io.nimctl.managed": "true"}))
+    assert older.gpus is None and older.host_port is None  # made by a nimctl without these labels

@@ -16,10 +16,11 @@ from typing import Any
 
 from .answers import plan_answer
 from .api_error import ApiError, bad_request
-from .bodies import completion_body, metadata_body, models_body, stream_chunks, version_body
+from .bodies import completion_body, metadata_body, models_body, stream_chunks, usage, version_body
 from .config import SimConfig
 from .image_urls import load_images
 from .imaging import gif, jpeg, png
+from .metrics import ServingMetrics
 from .rules import parse_chat_request
 
 
@@ -33,6 +34,10 @@ class SimState:
     ready_at_ms: int | None = None
     exit_code: int | None = None
     created: int = dataclasses.field(default_factory=lambda: int(time.time()))
+    metrics: ServingMetrics = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = ServingMetrics(self.cfg.max_model_len)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +101,12 @@ def version(state: SimState, body: bytes) -> Reply:
     return json_response(200, version_body())
 
 
+def metrics(state: SimState, body: bytes) -> Reply:
+    # the content type Prometheus scrapers expect for the text format
+    exposition = state.metrics.exposition(state.cfg.served_model_name)
+    return Response(200, exposition, "text/plain; version=0.0.4; charset=utf-8")
+
+
 def _parse_json(body: bytes) -> Any:
     try:
         return json.loads(body or b"null")
@@ -116,8 +127,12 @@ def chat_completions(state: SimState, body: bytes) -> Reply:
     except ApiError as err:
         return error_response(err)
     response_id = "chatcmpl-" + uuid.uuid4().hex
+    counted = usage(answers)
     if request.stream:
-        return Stream(stream_chunks(request, answers, cfg, response_id), cfg.token_delay)
+        chunks = stream_chunks(request, answers, cfg, response_id)
+        tracked = state.metrics.while_running(chunks, counted["prompt_tokens"], counted["completion_tokens"])
+        return Stream(tracked, cfg.token_delay)
+    state.metrics.served(counted["prompt_tokens"], counted["completion_tokens"])
     return json_response(200, completion_body(request, answers, cfg, response_id))
 
 
@@ -138,6 +153,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/v1/models"): Route(models, needs_ready=True),
     ("GET", "/v1/metadata"): Route(metadata),
     ("GET", "/v1/version"): Route(version),
+    ("GET", "/v1/metrics"): Route(metrics),
     ("POST", "/v1/chat/completions"): Route(chat_completions, needs_ready=True),
     ("GET", "/static/sample.png"): Route(static(lambda: png(2, 2, (255, 0, 0)), "image/png")),
     ("GET", "/static/sample.gif"): Route(static(lambda: gif(1, 1, (255, 255, 255)), "image/gif")),

@@ -1,0 +1,129 @@
+"""What `status` asks a running NIM: ready?, its release (/v1/version), its model profile and a
+summary of its Prometheus metrics (/v1/metrics, else /metrics). Every request of every
+deployment runs at once, each with a short deadline, so `status` stays quick with many NIMs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from nimctl.readiness import fetch
+
+PROBE_DEADLINE = 0.4  # seconds per request: a NIM that answers slower shows "-" this time
+METRICS_PATHS = ("/v1/metrics", "/metrics")  # NIMs serve the first; plain vLLM the second
+
+# summary key -> vLLM metric names, newest first (vLLM's V1 engine renamed the KV-cache gauge)
+VLLM_METRICS: dict[str, tuple[str, ...]] = {
+    "requests_running": ("vllm:num_requests_running",),
+    "requests_waiting": ("vllm:num_requests_waiting",),
+    "kv_cache_usage": ("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"),
+    "prompt_tokens_total": ("vllm:prompt_tokens_total",),
+    "generation_tokens_total": ("vllm:generation_tokens_total",),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One deployment to probe."""
+
+    url: str
+    readiness_path: str
+    model_profile: str | None  # NIM_MODEL_PROFILE it was started with, if any
+
+
+@dataclass(frozen=True)
+class NimReport:
+    ready: bool
+    version: str | None = None
+    model_profile: str | None = None
+    metrics: dict[str, float] | None = None
+
+
+def summarize_metrics(text: str) -> dict[str, float] | None:
+    """The vLLM figures `status` shows, summed over label sets (one per served model); None if none is there."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    samples: dict[str, float] = {}
+    try:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                samples[sample.name] = samples.get(sample.name, 0.0) + sample.value
+    except ValueError:  # not the exposition format
+        return None
+    summary = {}
+    for key, names in VLLM_METRICS.items():
+        found = next((name for name in names if name in samples), None)
+        if found is not None:
+            summary[key] = samples[found]
+    return summary or None
+
+
+def _json(status: int | None, body: bytes) -> dict[str, Any]:
+    if status != 200:
+        return {}
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def version_of(url: str, timeout: float) -> str | None:
+    release = _json(*fetch(url, "/v1/version", timeout)).get("release")
+    return str(release) if release else None
+
+
+def reported_profile(url: str, timeout: float) -> str | None:
+    """The model profile the NIM says it runs (/v1/metadata `profile`: its name, else its id)."""
+    profile = _json(*fetch(url, "/v1/metadata", timeout)).get("profile")
+    if isinstance(profile, dict):
+        profile = profile.get("name") or profile.get("id")
+    return str(profile) if profile else None
+
+
+def metrics_of(url: str, timeout: float) -> dict[str, float] | None:
+    for path in METRICS_PATHS:
+        status, body = fetch(url, path, timeout)
+        if status == 200:
+            return summarize_metrics(body.decode("utf-8", "replace"))
+    return None
+
+
+def probe_all(targets: Sequence[Target], timeout: float = PROBE_DEADLINE) -> list[NimReport]:
+    """One report per target; all requests of all targets run concurrently."""
+    if not targets:
+        return []
+    asks: list[dict[str, Future]] = []
+    with ThreadPoolExecutor(max_workers=min(64, 4 * len(targets))) as pool:
+
+        def ask(call: Callable[[str, float], Any], url: str) -> Future:
+            return pool.submit(call, url, timeout)
+
+        for target in targets:
+            futures = {
+                "ready": pool.submit(fetch, target.url, target.readiness_path, timeout),
+                "version": ask(version_of, target.url),
+                "metrics": ask(metrics_of, target.url),
+            }
+            if target.model_profile is None:
+                futures["model_profile"] = ask(reported_profile, target.url)
+            asks.append(futures)
+    reports = []
+    for target, futures in zip(targets, asks, strict=True):
+        if futures["ready"].result()[0] != 200:
+            reports.append(NimReport(ready=False, model_profile=target.model_profile))
+            continue
+        profile = target.model_profile or (futures["model_profile"].result() if "model_profile" in futures else None)
+        reports.append(
+            NimReport(
+                ready=True,
+                version=futures["version"].result(),
+                model_profile=profile,
+                metrics=futures["metrics"].result(),
+            )
+        )
+    return reports
