@@ -113,8 +113,8 @@ def test_status_shows_release_profile_and_metrics_that_move(sim_deployment_facto
 
 def test_status_shows_the_model_profile_it_was_started_with(sim_deployment_factory) -> None:
     deployment = sim_deployment_factory()
-    assert deployment.up("--no-smoke", "--env", "NIM_MODEL_PROFILE=tensorrt_llm-h100-fp8-tp2").returncode == 0
-    assert status_rows(deployment, deployment.name)[deployment.name]["model_profile"] == "tensorrt_llm-h100-fp8-tp2"
+    assert deployment.up("--no-smoke", "--env", "NIM_MODEL_PROFILE=vllm-bf16-tp1-pp1-lora").returncode == 0
+    assert status_rows(deployment, deployment.name)[deployment.name]["model_profile"] == "vllm-bf16-tp1-pp1-lora"
 
 
 def test_status_watch_refreshes_until_ctrl_c(sim_deployment_factory) -> None:

@@ -173,7 +173,7 @@ def test_a_failed_start_errors_the_tests_that_use_nim_with_nimctls_report(
     assert "exit code 5: the container exited during start-up" in output
     assert f"error: {plugin_env.name} exited with code 3 during start-up" in output
     assert "CUDA error: out of memory" in output  # the container's last log lines
-    assert "hint: full log:" in output
+    assert "hint: free the GPUs" in output and "; full log: " in output  # the diagnosis of the OOM, then the log
     assert "skipped" not in output.lower().split("short test summary")[-1]
     assert container(docker_client, plugin_env.name) is None
 
