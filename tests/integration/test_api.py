@@ -44,6 +44,7 @@ def test_up_smoke_status_down(sim_name, docker_client):
         "action": "create",
         "seconds": 0,
         "smoke": None,
+        "via": None,  # a local engine: no SSH tunnel
     }
     assert f"{sim_name}: ready" in progress.getvalue()
     again = nimctl.up("sim", name=sim_name, port=port, smoke="quick")  # quiet: no console
