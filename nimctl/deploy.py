@@ -32,7 +32,7 @@ from nimctl.errors import (
     redact,
 )
 from nimctl.locking import deployment_lock
-from nimctl.plan import Action, Desired, Plan, conflict, reconcile
+from nimctl.plan import Action, Desired, Plan, conflict, conflict_hint, reconcile
 from nimctl.ports import EnginePort
 from nimctl.preflight import FAIL, WARN, ensure_cache_dir, run_checks
 from nimctl.readiness import ExitedDuringStartup, NotReadyInTime, probe, wait_until_ready
@@ -98,6 +98,9 @@ def up(
     settings = loaded.settings
     spec = build_spec(settings, loaded.profile.name)
     started = time.monotonic()
+    if borrowed := loaded.generic_sources():
+        # first, before anything can go wrong: such variables are often set for other purposes
+        report.step(", ".join(f"{label} from ${variable}" for label, variable in borrowed))
     engine = connect()
     with deployment_lock(
         spec.name,
@@ -117,8 +120,8 @@ def _up_locked(
 ) -> UpResult:
     existing = engine.inspect(spec.name)
     observed = existing.observed if existing else None
-    if reason := conflict(observed):
-        raise ConfigError(reason, hint="choose another --name, or remove that container yourself")
+    if observed is not None and (reason := conflict(observed, spec.profile, force_recreate=options.force_recreate)):
+        raise ConfigError(reason, hint=conflict_hint(observed))
     local_image = engine.image_id(spec.image)
     needs_image = settings.pull == "always" or local_image is None
     # Fast path: running with the same config and no image to fetch. Skip preflight; just confirm readiness.
@@ -132,7 +135,8 @@ def _up_locked(
             needs_pull=needs_image,
         )
     image_id = _ensure_image(engine, settings, spec, local_image, report)
-    plan = reconcile(Desired(spec.name, spec.config_hash, image_id), observed, force_recreate=options.force_recreate)
+    desired = Desired(spec.name, spec.config_hash, image_id, spec.profile)
+    plan = reconcile(desired, observed, force_recreate=options.force_recreate)
     report.step(f"{spec.name}: {plan.action.value} ({plan.reason})")
 
     container_id: str | None = None

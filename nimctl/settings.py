@@ -21,7 +21,14 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from nimctl.env_names import ENV_PREFIX, NVIDIA_ENV_NAMES, env_names
 from nimctl.errors import ConfigError
-from nimctl.settings_sources import DEFAULT_SOURCE, EnvironmentSource, flag_source, origins, profile_source
+from nimctl.settings_sources import (
+    DEFAULT_SOURCE,
+    EnvironmentSource,
+    default_source,
+    flag_source,
+    origins,
+    profile_source,
+)
 
 DEFAULT_PROFILE = "mistral-small-4-119b-2603"
 
@@ -84,7 +91,10 @@ class Settings(BaseSettings):
     image: str | None = Field(None, description="Whole image reference; overrides image_repository and image_tag")
     image_repository: str = Field("nvcr.io/nim/mistralai/mistral-small-4-119b-2603", description="Image repository")
     image_tag: str = Field("1.7.0-variant", description="Image tag")
-    container_name: str = Field("mistralai-mistral-small-4-119b-2603", description="Container name")
+    container_name: str = Field(
+        "mistralai-mistral-small-4-119b-2603",
+        description="Container name (default: the profile's container_name, else nimctl-<profile name>)",
+    )
     ngc_api_key: SecretStr | None = Field(
         None, description="NGC API key: registry login and the container's model download"
     )
@@ -267,6 +277,20 @@ class LoadedSettings:
         name = self.env_variable(field)
         return name if name is not None and name.upper() in NVIDIA_ENV_NAMES.get(field, ()) else None
 
+    def generic_sources(self) -> list[tuple[str, str]]:
+        """(what, variable) for each setting picking `up`'s target that a generic variable supplied."""
+        found = [(label, self.nvidia_variable(field)) for field, label in TARGET_SETTINGS.items()]
+        return [(label, variable) for label, variable in found if variable is not None]
+
+
+# The settings that pick what `up` acts on, as `up`'s first line names them ("name from $CONTAINER_NAME").
+TARGET_SETTINGS = {"container_name": "name", "image": "image", "port": "port", "cache_dir": "cache dir"}
+
+
+def default_container_name(profile: Profile) -> str:
+    """Each profile's own default name, so two profiles never collide by default."""
+    return str(profile.values.get("container_name") or f"nimctl-{profile.name}")
+
 
 def load_settings(
     flags: Mapping[str, Any] | None = None,
@@ -290,6 +314,7 @@ def load_settings(
         flag_source(Settings, flags),
         EnvironmentSource(Settings, environ),
         profile_source(Settings, loaded_profile.values, loaded_profile.path.name),
+        default_source(Settings, {"container_name": default_container_name(loaded_profile)}),
     )
     try:
         settings = Settings.from_sources(layers)
