@@ -71,6 +71,10 @@ class TransientPullError(PullError):
     """A 5xx or a dropped connection: worth retrying a bounded number of times."""
 
 
+class RateLimited(TransientPullError):
+    """429 / toomanyrequests: retried with backoff, as the registry asks."""
+
+
 class ContainerExited(NimctlError):
     exit_code = ExitCode.CONTAINER_EXITED
 

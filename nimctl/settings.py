@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     ngc_api_key: SecretStr | None = Field(
         None, description="NGC API key: registry login and the container's model download"
     )
+    needs_ngc_key: bool = Field(
+        True, description="The NIM needs NGC_API_KEY to download its model (NIM 1.x, any registry); false: the simulator"
+    )
     cache_dir: Path = Field(Path("~/.cache/nim"), description="Host model cache, mounted at cache_mount")
     cache_mount: str = Field("/opt/nim/.cache", description="Cache path inside the container")
     max_images_per_prompt: int = Field(5, description="NIM_MAX_IMAGES_PER_PROMPT passed to the NIM", ge=1, le=1000)
