@@ -23,11 +23,13 @@ from nimctl.engine import Engine
 from nimctl.errors import (
     ConfigError,
     ContainerExited,
+    EngineUnreachable,
     ImageNotFound,
     Interrupted,
     NimctlError,
     PreflightFailed,
     ReadinessTimeout,
+    StoppedElsewhere,
     TransientPullError,
     redact,
 )
@@ -35,7 +37,7 @@ from nimctl.locking import deployment_lock
 from nimctl.plan import Action, Desired, Plan, conflict, conflict_hint, reconcile
 from nimctl.ports import EnginePort
 from nimctl.preflight import FAIL, WARN, ensure_cache_dir, run_checks
-from nimctl.readiness import ExitedDuringStartup, NotReadyInTime, probe, wait_until_ready
+from nimctl.readiness import ENGINE_GONE, Disturbed, ExitedDuringStartup, NotReadyInTime, probe, wait_until_ready
 from nimctl.settings import LoadedSettings, Settings
 from nimctl.spec import ContainerSpec, build_spec, registry_of, split_reference
 
@@ -284,6 +286,8 @@ def _start_and_wait_ready(
             timeout=settings.timeout,
             on_phase=lambda phase: report.phase(spec.name, phase),
         )
+    except Disturbed as exc:
+        raise _disturbed_error(spec.name, exc.what) from None
     except ExitedDuringStartup as exc:
         oom = " (killed: out of memory)" if signals.oom_killed else ""
         raise ContainerExited(f"{spec.name} exited with code {exc.exit_code} during start-up{oom}", hint="") from None
@@ -294,6 +298,20 @@ def _start_and_wait_ready(
         ) from None
     finally:
         signals.close()
+
+
+def _disturbed_error(name: str, what: str) -> NimctlError:
+    if what == ENGINE_GONE:
+        from nimctl.engine_errors import UNREACHABLE_HINT
+
+        return EngineUnreachable(
+            f"the Docker engine went away while waiting for {name}",
+            hint=f"{UNREACHABLE_HINT}; then `nimctl up` again picks up where this one stopped",
+        )
+    return StoppedElsewhere(
+        f"{name} was {what} by another command (such as `nimctl down`) while up waited for it",
+        hint="nothing is left to clean up; `nimctl up` starts it again",
+    )
 
 
 def _handle_failed_start(
@@ -311,6 +329,8 @@ def _handle_failed_start(
     failed otherwise (e.g. the engine refused to start it) only if this run created or started
     it. --keep-on-failure keeps either. (tests/unit/test_deploy_policy.py pins each case.)
     """
+    if isinstance(failure, (StoppedElsewhere, EngineUnreachable)):
+        return  # another command owns the container now, or no engine is there to ask
     ran = isinstance(failure, (ContainerExited, ReadinessTimeout))
     full_log = redact(engine.logs(container_id), settings.ngc_api_key) if ran else ""
     log_path = None
@@ -390,18 +410,17 @@ def status(engine: EnginePort, name: str | None = None) -> list[dict[str, Any]]:
 
 def _status_row(info: ContainerInfo) -> dict[str, Any]:
     uptime = info.uptime()
+    # One probe of the readiness path says both: any answer is live, 200 is ready.
+    answer = probe(info.url, info.readiness_path, timeout=1.0) if info.running and info.url else None
     return {
         "name": info.name,
         "profile": info.profile,
         "image": info.image,
         "state": info.state,
         "exit_code": info.exit_code,
-        "ready": info.running and bool(info.url) and is_ready(info.url, info.readiness_path),
+        "live": answer is not None and answer.status is not None,
+        "ready": answer is not None and answer.status == 200,
         "url": info.url,
         "model": info.model,
         "uptime_s": None if not info.running else round(uptime or 0.0, 1),
     }
-
-
-def is_ready(url: str, path: str) -> bool:
-    return probe(url, path, timeout=1.0).status == 200

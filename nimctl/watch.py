@@ -12,6 +12,8 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from nimctl.readiness import ENGINE_GONE, REMOVED, STOPPED
+
 if TYPE_CHECKING:
     import docker
 
@@ -31,6 +33,8 @@ class ContainerSignals:
         re.IGNORECASE,
     )
     ACCESS_LOG = re.compile(r'"(GET|POST|HEAD|PUT|DELETE) /')
+    # A `kill` event with one of these is a stop request (docker stop, nimctl down), not a crash.
+    STOP_SIGNALS = {"15", "9", "2", "3", "SIGTERM", "SIGKILL", "SIGINT", "SIGQUIT"}
 
     def __init__(self, client: docker.DockerClient, container_id: str):
         self._client = client
@@ -38,9 +42,13 @@ class ContainerSignals:
         self._nudge = threading.Event()
         self._exit_code: int | None = None
         self._oom = False
+        self._disturbance: str | None = None
+        self._closed = False
         self._streams: list[Any] = []
         # Subscribed before the container starts (the request completes here), so no exit is missed.
-        events = client.api.events(decode=True, filters={"container": container_id, "event": ["die", "oom"]})
+        events = client.api.events(
+            decode=True, filters={"container": container_id, "event": ["die", "oom", "kill", "destroy"]}
+        )
         self._streams.append(events)
         threading.Thread(target=self._follow_events, args=(events,), daemon=True, name="nimctl-events").start()
 
@@ -55,13 +63,29 @@ class ContainerSignals:
         with contextlib.suppress(Exception):
             for event in events:
                 action = event.get("Action") or event.get("status")
+                attributes = event.get("Actor", {}).get("Attributes", {})
                 if action == "oom":
                     self._oom = True
+                elif action == "kill" and str(attributes.get("signal", "")).upper() in self.STOP_SIGNALS:
+                    self._disturbance = STOPPED
+                    self._nudge.set()  # at once: the NIM may take its time to stop
+                elif action == "destroy":
+                    self._disturbance = REMOVED
+                    break
                 elif action == "die":
-                    code = event.get("Actor", {}).get("Attributes", {}).get("exitCode")
+                    code = attributes.get("exitCode")
                     self._exit_code = int(code) if code is not None else -1
                     break
+        if not self._closed and self._exit_code is None and self._disturbance is None and not self._engine_answers():
+            self._disturbance = ENGINE_GONE  # the stream ended because the engine did
         self._nudge.set()
+
+    def _engine_answers(self) -> bool:
+        try:
+            self._client.api.ping()
+        except Exception:  # noqa: BLE001 - whatever the failure, the engine is not there
+            return False
+        return True
 
     def _follow_logs(self, logs: Iterator[bytes]) -> None:
         buffer = b""
@@ -81,11 +105,15 @@ class ContainerSignals:
     def exit_code(self) -> int | None:
         return self._exit_code
 
+    def disturbance(self) -> str | None:
+        return self._disturbance
+
     @property
     def oom_killed(self) -> bool:
         return self._oom
 
     def close(self) -> None:
+        self._closed = True
         for stream in self._streams:
             with contextlib.suppress(Exception):  # already closed by the engine, or broken: either way done
                 stream.close()

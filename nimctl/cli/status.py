@@ -13,8 +13,12 @@ def _human_uptime(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
+def _yes_no(value: bool) -> str:
+    return "[green]yes[/]" if value else "[red]no[/]"
+
+
 def status(name: opt.Name = None, json_output: opt.Json = False) -> None:
-    """List nimctl's containers: name, profile, image, state, ready (checked live), url, uptime."""
+    """List nimctl's containers: name, profile, image, state, live and ready (checked now), url, uptime."""
     from nimctl.cli.output import console, emit_json
     from nimctl.deploy import status as status_rows
     from nimctl.engine import Engine
@@ -30,7 +34,7 @@ def status(name: opt.Name = None, json_output: opt.Json = False) -> None:
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False)
-    for column in ("name", "profile", "image", "state", "ready", "url", "uptime"):
+    for column in ("name", "profile", "image", "state", "live", "ready", "url", "uptime"):
         table.add_column(column)
     for row in rows:
         state = row["state"] + (f" ({row['exit_code']})" if row["exit_code"] is not None else "")
@@ -39,7 +43,8 @@ def status(name: opt.Name = None, json_output: opt.Json = False) -> None:
             row["profile"],
             row["image"],
             state,
-            "[green]yes[/]" if row["ready"] else "[red]no[/]",
+            _yes_no(row["live"]),
+            _yes_no(row["ready"]),
             row["url"],
             _human_uptime(row["uptime_s"]),
         )

@@ -24,10 +24,12 @@ from nimctl.deploy import Reporter, UpOptions
 from nimctl.errors import (
     ConfigError,
     ContainerExited,
+    EngineUnreachable,
     Interrupted,
     NimctlError,
     PreflightFailed,
     ReadinessTimeout,
+    StoppedElsewhere,
 )
 from nimctl.plan import Plan
 from nimctl.ports import EnginePort
@@ -47,6 +49,7 @@ class FakeSignals:
         self._interrupt = interrupt
         self.oom_killed = False
         self.closed = False
+        self.disturbed: str | None = None
 
     def wait(self, timeout: float) -> None:
         if self._interrupt:
@@ -55,6 +58,9 @@ class FakeSignals:
 
     def exit_code(self) -> int | None:
         return self._exit_code
+
+    def disturbance(self) -> str | None:
+        return self.disturbed
 
     def follow_logs(self, since: float) -> None:
         pass
@@ -73,7 +79,9 @@ class FakeEngine:
         refuse_start: NimctlError | None = None,
         exit_code: int | None = None,
         interrupt: bool = False,
+        disturbed: str | None = None,
     ):
+        self.disturbed = disturbed
         self.containers: dict[str, ContainerInfo] = {existing.name: existing} if existing else {}
         self.refuse_start = refuse_start
         self.exit_code = exit_code
@@ -138,6 +146,7 @@ class FakeEngine:
 
     def signals(self, container_id: str) -> FakeSignals:
         feed = FakeSignals(self.exit_code, self.interrupt)
+        feed.disturbed = self.disturbed
         self.signal_feeds.append(feed)
         return feed
 
@@ -371,3 +380,24 @@ def test_the_real_engine_and_the_fake_both_offer_the_port() -> None:
     assert "create" in wanted and "signals" in wanted
     assert [name for name in wanted if not callable(getattr(Engine, name, None))] == []
     assert [name for name in wanted if not callable(getattr(FakeEngine, name, None))] == []
+
+
+# --- another command or the engine's end disturbs the wait (issue 9.4) -----------------------
+
+
+@pytest.mark.parametrize("what", ["stopped", "removed"])
+def test_a_container_stopped_by_another_command_is_left_to_it(tmp_path: Path, what: str) -> None:
+    engine = FakeEngine(disturbed=what)
+    with pytest.raises(StoppedElsewhere) as failure:
+        run_up(sim_settings(tmp_path), engine)
+    assert failure.value.exit_code == 5
+    assert f"was {what} by another command" in failure.value.message
+    assert engine.removed == [] and saved_logs(tmp_path) == []  # not fought over, no log of a stop
+
+
+def test_the_engine_going_away_is_exit_3_without_cleanup_calls(tmp_path: Path) -> None:
+    engine = FakeEngine(disturbed="engine gone")
+    with pytest.raises(EngineUnreachable) as failure:
+        run_up(sim_settings(tmp_path), engine)
+    assert failure.value.exit_code == 3 and "the Docker engine went away" in failure.value.message
+    assert engine.removed == [] and "logs" not in engine.calls

@@ -64,6 +64,11 @@ class SimLog:
     def error(self, source: str, message: str) -> None:
         self.logger.error(message, extra={"source": source})
 
+    def burst(self, source: str, messages: list[str]) -> None:
+        """Many INFO lines in one write: SIM_LOG_RATE's chatter costs the simulator little."""
+        now = time.time()
+        self.logger.info("\n".join(nim_line("INFO", now, source, m) for m in messages), extra={"raw": True})
+
     def banner(self, text: str) -> None:
         for line in text.splitlines():
             self.logger.info(line, extra={"raw": True})
