@@ -6,6 +6,7 @@ import http.client
 import json
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,7 +15,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import docker.errors
 import pytest
 
-from tests.integration.harness import SIM_REPOSITORY, SIM_TAG, Registry, free_port
+from tests.integration.harness import (
+    RUN_ID,
+    SIM_REPOSITORY,
+    SIM_TAG,
+    TEST_KEY,
+    Registry,
+    base_env,
+    free_port,
+    run_nimctl,
+    write_profile,
+)
+from tests.integration.second_engine import SecondEngine, remove_second_engine, start_second_engine
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
@@ -180,3 +192,52 @@ def test_unready_after_ready_shows_live_not_ready_and_up_waits_instead_of_recrea
     assert f"{deployment.name}: live" in again.stderr  # it waited through the unready spell
     assert docker_client.api.inspect_container(deployment.name)["Id"] == before
     assert first.returncode == 0
+
+
+@pytest.fixture
+def second_engine(docker_client, sim_image: str) -> Iterator[SecondEngine]:
+    engine = start_second_engine(sim_image, docker_client)
+    yield engine
+    remove_second_engine(engine)
+
+
+def test_engine_gone_during_the_wait_exits_3_then_up_converges(
+    tmp_path, second_engine: SecondEngine, sim_image: str
+) -> None:
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    profile = write_profile(
+        tmp_path / "engine-gone.toml",
+        sim_image,
+        cache_dir,
+        gpus="none",
+        runtime="",
+        pull="never",
+        env={"SIM_STARTUP_DELAY": "6", "NVIDIA_VISIBLE_DEVICES": "simulated"},
+    )
+    name = f"nimctl-it-engine-gone-{RUN_ID}"
+    env = base_env(DOCKER_HOST=second_engine.host, NGC_API_KEY=TEST_KEY)
+    args = ["up", "--profile", str(profile), "--name", name, "--port", str(free_port()), "--no-smoke"]
+    waiting = subprocess.Popen([sys.executable, "-m", "nimctl", *args], env=env, text=True, stderr=subprocess.PIPE)
+    client = second_engine.client()
+    try:
+        wait_until(lambda: running(client, name) or waiting.poll() is not None, 60, "the container to run")
+        assert waiting.poll() is None, waiting.communicate()[1]
+        time.sleep(0.5)  # up waits on it now
+        second_engine.kill()
+        killed = time.monotonic()
+        _, stderr = waiting.communicate(timeout=10)
+        elapsed = time.monotonic() - killed
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+    assert waiting.returncode == 3, stderr
+    assert "the Docker engine went away" in stderr and "Traceback" not in stderr and "hint:" in stderr
+    assert elapsed < 2.0, elapsed
+
+    second_engine.start()
+    again = run_nimctl(*args, "--json", env=env, timeout=120)
+    assert again.returncode == 0, repr(again)
+    summary = json.loads(again.stdout)
+    assert summary["ready"] is True and summary["action"] in ("start", "noop"), summary
+    assert len(second_engine.client().containers.list(all=True, filters={"name": f"^/{name}$"})) == 1
