@@ -9,13 +9,55 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from nimctl.readiness import ENGINE_GONE, REMOVED, STOPPED
 
 if TYPE_CHECKING:
     import docker
+
+# Lines a NIM (uvicorn/vLLM) prints when it starts serving, lower-case.
+READY_HINTS = (
+    b"application startup complete",
+    b"uvicorn running on",
+    b"nim is ready",
+    b"ready to serve",
+    b"serving on",
+    b"listening on",
+)
+# Access-log lines never count: one naming a hint would make every probe trigger the next one.
+ACCESS_LOG = re.compile(rb'"(get|post|head|put|delete) /')
+CARRY_LIMIT = 8192  # bytes of an unfinished line kept for the next read
+BATCH_SECONDS = 0.02  # the log reader sleeps this long between reads: a chatty NIM costs one wake-up per batch
+
+
+class HintScanner:
+    """Finds a readiness hint in the raw log stream, bytes as the engine sends them.
+
+    No decoding or splitting per line (a NIM may print thousands a second): each read is
+    lower-cased and searched for the hints in C; only a hit's own line is looked at. The stream's
+    framing (docker's 8-byte headers, HTTP chunk sizes) sits between lines and never holds a hint.
+    """
+
+    def __init__(self) -> None:
+        self._carry = b""
+
+    def feed(self, data: bytes) -> bool:
+        """True if a complete line in what arrived so far hints at readiness."""
+        text = self._carry + data.lower()
+        end = text.rfind(b"\n") + 1
+        self._carry = text[end:][-CARRY_LIMIT:]
+        complete = text[:end]
+        for hint in READY_HINTS:
+            at = complete.find(hint)
+            while at != -1:
+                line = complete[complete.rfind(b"\n", 0, at) + 1 : complete.find(b"\n", at)]
+                if not ACCESS_LOG.search(line):
+                    return True
+                at = complete.find(hint, at + len(hint))
+        return False
 
 
 class ContainerSignals:
@@ -26,13 +68,6 @@ class ContainerSignals:
     milliseconds without polling the health endpoint fast.
     """
 
-    # Lines a NIM (uvicorn/vLLM) prints when it starts serving. Access-log lines are skipped:
-    # they mention /v1/health/ready and would make every probe trigger the next one.
-    READY_HINT = re.compile(
-        r"application startup complete|uvicorn running on|nim is ready|ready to serve|serving on|listening on",
-        re.IGNORECASE,
-    )
-    ACCESS_LOG = re.compile(r'"(GET|POST|HEAD|PUT|DELETE) /')
     # A `kill` event with one of these is a stop request (docker stop, nimctl down), not a crash.
     STOP_SIGNALS = {"15", "9", "2", "3", "SIGTERM", "SIGKILL", "SIGINT", "SIGQUIT"}
 
@@ -56,7 +91,7 @@ class ContainerSignals:
         """Follow the log lines written from `since` (epoch seconds) on, not the whole history."""
         logs = self._client.api.logs(self._id, stream=True, follow=True, since=since)
         self._streams.append(logs)
-        threading.Thread(target=self._follow_logs, args=(logs,), daemon=True, name="nimctl-logs").start()
+        threading.Thread(target=self._follow_logs, args=(_raw_reader(logs),), daemon=True, name="nimctl-logs").start()
 
     def _follow_events(self, events: Iterator[dict]) -> None:
         # Closing the stream at the end of the wait ends this loop with an error: nothing to report.
@@ -87,16 +122,16 @@ class ContainerSignals:
             return False
         return True
 
-    def _follow_logs(self, logs: Iterator[bytes]) -> None:
-        buffer = b""
+    def _follow_logs(self, read: Callable[[], bytes]) -> None:
+        scanner = HintScanner()
         with contextlib.suppress(Exception):  # closed under us at the end of the wait, as above
-            for chunk in logs:
-                buffer += chunk
-                *complete, buffer = buffer.split(b"\n")
-                for raw in complete:
-                    line = raw.decode("utf-8", "replace").rstrip("\r")
-                    if self.READY_HINT.search(line) and not self.ACCESS_LOG.search(line):
-                        self._nudge.set()
+            while not self._closed:
+                data = read()
+                if not data:
+                    break  # the container stopped (its exit comes through the events)
+                if scanner.feed(data):
+                    self._nudge.set()
+                time.sleep(BATCH_SECONDS)
 
     def wait(self, timeout: float) -> None:
         self._nudge.wait(timeout)
@@ -117,3 +152,18 @@ class ContainerSignals:
         for stream in self._streams:
             with contextlib.suppress(Exception):  # already closed by the engine, or broken: either way done
                 stream.close()
+
+
+def _raw_reader(logs: Any) -> Callable[[], bytes]:
+    """Whatever bytes have arrived on the log stream, in one read (at most 64 KiB), unframed.
+
+    docker-py's iterator parses one frame (two socket reads) per log line; reading the response's
+    buffered file directly costs one read per batch. Other transports (ssh) keep the iterator.
+    """
+    try:
+        buffered = logs._response.raw._fp.fp  # requests → urllib3 → http.client → BufferedReader
+        read1 = buffered.read1
+    except AttributeError:
+        frames = iter(logs)
+        return lambda: next(frames, b"")
+    return lambda: read1(65536)

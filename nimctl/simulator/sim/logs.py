@@ -65,9 +65,10 @@ class SimLog:
         self.logger.error(message, extra={"source": source})
 
     def burst(self, source: str, messages: list[str]) -> None:
-        """Many INFO lines in one write: SIM_LOG_RATE's chatter costs the simulator little."""
+        """Many INFO lines, each its own write as a NIM's logging does (SIM_LOG_RATE's chatter)."""
         now = time.time()
-        self.logger.info("\n".join(nim_line("INFO", now, source, m) for m in messages), extra={"raw": True})
+        for message in messages:
+            self.logger.info(nim_line("INFO", now, source, message), extra={"raw": True})
 
     def banner(self, text: str) -> None:
         for line in text.splitlines():
