@@ -243,10 +243,7 @@ def load_profile(name_or_path: str) -> Profile:
             f"profile {name_or_path!r} not found ({path})",
             hint=f"use one of: {', '.join(available_profiles())}, or a path to a .toml file",
         )
-    try:
-        values = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"profile {path} is not valid TOML: {exc}", hint="fix the file's syntax") from None
+    values = parse_profile_text(path, path.read_bytes())
     unknown = sorted(set(values) - set(SETTING_NAMES))
     if unknown:
         raise ConfigError(
@@ -259,6 +256,29 @@ def load_profile(name_or_path: str) -> Profile:
             hint="keep the key out of files: export NGC_API_KEY instead",
         )
     return Profile(name=path.stem, path=path, values=values)
+
+
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column \d+\)|\s*\(at end of document\)")
+
+
+def parse_profile_text(path: Path, data: bytes) -> dict[str, Any]:
+    """A profile file's TOML; any flaw is a ConfigError naming the file and the line (`FILE:LINE: why`)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"profile {path}:{line}: not UTF-8 text", hint="save the file as UTF-8") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        where = _TOML_AT.search(message)
+        if where is not None and where.group(1):
+            line = int(where.group(1))
+        else:  # "at end of document", or a message without a position
+            line = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
+        reason = _TOML_AT.sub("", message)
+        raise ConfigError(f"profile {path}:{line}: not valid TOML: {reason}", hint="fix the file's syntax") from None
 
 
 @dataclass(frozen=True)
