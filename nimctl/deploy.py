@@ -309,7 +309,7 @@ def _disturbed_error(name: str, what: str) -> NimctlError:
             hint=f"{UNREACHABLE_HINT}; then `nimctl up` again picks up where this one stopped",
         )
     return StoppedElsewhere(
-        f"{name} was {what} by another command (such as `nimctl down`) while up waited for it",
+        f"{name} was {what} by another command (such as `nimctl down`, or the engine shutting down) while up waited",
         hint="nothing is left to clean up; `nimctl up` starts it again",
     )
 

@@ -99,7 +99,8 @@ class Settings(BaseSettings):
         None, description="NGC API key: registry login and the container's model download"
     )
     needs_ngc_key: bool = Field(
-        True, description="The NIM needs NGC_API_KEY to download its model (NIM 1.x, any registry); false: the simulator"
+        True,
+        description="The NIM needs NGC_API_KEY to download its model (NIM 1.x, any registry); false: the simulator",
     )
     cache_dir: Path = Field(Path("~/.cache/nim"), description="Host model cache, mounted at cache_mount")
     cache_mount: str = Field("/opt/nim/.cache", description="Cache path inside the container")

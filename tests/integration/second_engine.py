@@ -78,7 +78,9 @@ class SecondEngine:
                     break
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"the second engine did not start: {(self.root / f'dockerd-{self.starts}.log').read_text()[-800:]}")
+        raise RuntimeError(
+            f"the second engine did not start: {(self.root / f'dockerd-{self.starts}.log').read_text()[-800:]}"
+        )
 
     def kill(self) -> None:
         """SIGKILL, as a crash or an OOM kill of dockerd would; returns once its containerd is gone too."""

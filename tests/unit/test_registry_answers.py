@@ -16,7 +16,7 @@ MIRROR = "http://127.0.0.1:5000/v2/nim/x/manifests/1"  # a port with "500" in it
         (f'Head "{MIRROR}": no basic auth credentials', False),
         (f'Head "{MIRROR}": no basic auth credentials', True),
         (f'Head "{MIRROR}": unauthorized: authentication required', False),
-        ("Get \"http://127.0.0.1:5000/v2/\": received unexpected HTTP status: 401 Unauthorized", False),
+        ('Get "http://127.0.0.1:5000/v2/": received unexpected HTTP status: 401 Unauthorized', False),
     ],
 )
 def test_no_credentials_sent(text: str, key_sent: bool) -> None:
