@@ -35,14 +35,23 @@ from nimctl.errors import (
 )
 from nimctl.locking import deployment_lock
 from nimctl.plan import Action, Desired, Plan, conflict, conflict_hint, reconcile
-from nimctl.ports import EnginePort
+from nimctl.ports import ContainerWatch, EnginePort
 from nimctl.preflight import FAIL, WARN, ensure_cache_dir, run_checks
-from nimctl.readiness import ENGINE_GONE, Disturbed, ExitedDuringStartup, NotReadyInTime, probe, wait_until_ready
+from nimctl.readiness import (
+    ENGINE_GONE,
+    STOPPED,
+    Disturbed,
+    ExitedDuringStartup,
+    NotReadyInTime,
+    probe,
+    wait_until_ready,
+)
 from nimctl.settings import LoadedSettings, Settings
 from nimctl.spec import ContainerSpec, build_spec, registry_of, split_reference
 
 LOG_TAIL_LINES = 50
 PULL_ATTEMPTS = 4
+STOP_SETTLE_SECONDS = 1.5  # how long a stop request may take to show who made it (see _who_stopped_it)
 
 
 class Reporter:
@@ -287,7 +296,7 @@ def _start_and_wait_ready(
             on_phase=lambda phase: report.phase(spec.name, phase),
         )
     except Disturbed as exc:
-        raise _disturbed_error(spec.name, exc.what) from None
+        raise _disturbed_error(spec.name, _who_stopped_it(signals, exc.what)) from None
     except ExitedDuringStartup as exc:
         oom = " (killed: out of memory)" if signals.oom_killed else ""
         raise ContainerExited(f"{spec.name} exited with code {exc.exit_code} during start-up{oom}", hint="") from None
@@ -298,6 +307,16 @@ def _start_and_wait_ready(
         ) from None
     finally:
         signals.close()
+
+
+def _who_stopped_it(signals: ContainerWatch, what: str, settle: float = STOP_SETTLE_SECONDS) -> str:
+    """A stop request is followed, within moments, by a removal (`nimctl down`) or the engine's end
+    (a shutting-down engine stops its containers first): wait briefly to tell which."""
+    deadline = time.monotonic() + settle
+    while what == STOPPED and time.monotonic() < deadline:
+        signals.wait(0.05)
+        what = signals.disturbance() or what
+    return what
 
 
 def _disturbed_error(name: str, what: str) -> NimctlError:

@@ -110,8 +110,12 @@ class ContainerSignals:
                 elif action == "die":
                     code = attributes.get("exitCode")
                     self._exit_code = int(code) if code is not None else -1
-                    break
-        if not self._closed and self._exit_code is None and self._disturbance is None and not self._engine_answers():
+                    self._nudge.set()
+                    if self._disturbance is None:
+                        break
+                    # after a stop request, follow on: a removal (`nimctl down`) or the engine's own
+                    # end (a shutdown stops its containers first) says who stopped it
+        if not self._closed and self._disturbance in (None, STOPPED) and not self._engine_answers():
             self._disturbance = ENGINE_GONE  # the stream ended because the engine did
         self._nudge.set()
 

@@ -91,6 +91,12 @@ class SecondEngine:
         while self.containerd_pids() and time.monotonic() < deadline:
             time.sleep(0.1)
 
+    def shut_down(self) -> None:
+        """SIGTERM, as `systemctl stop docker` does: the engine stops its containers, then itself."""
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(timeout=60)
+
     def containerd_pids(self) -> list[int]:
         """The engine's own containerd (it runs one under its exec-root), not the shims of its containers."""
         marker = f"{self.root}/exec/containerd/containerd.toml"

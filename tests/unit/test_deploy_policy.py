@@ -401,3 +401,21 @@ def test_the_engine_going_away_is_exit_3_without_cleanup_calls(tmp_path: Path) -
         run_up(sim_settings(tmp_path), engine)
     assert failure.value.exit_code == 3 and "the Docker engine went away" in failure.value.message
     assert engine.removed == [] and "logs" not in engine.calls
+
+
+class TurningSignals(FakeSignals):
+    """A stop request first; what follows it (a removal, the engine's end) shows up a moment later."""
+
+    def __init__(self, then: str | None):
+        super().__init__(exit_code=0, interrupt=False)
+        self.disturbed = "stopped"
+        self._then = then
+
+    def wait(self, timeout: float) -> None:
+        if self._then is not None:
+            self.disturbed = self._then
+
+
+@pytest.mark.parametrize(("then", "said"), [("engine gone", "engine gone"), ("removed", "removed"), (None, "stopped")])
+def test_a_stop_request_is_told_apart_by_what_follows_it(then: str | None, said: str) -> None:
+    assert deploy._who_stopped_it(TurningSignals(then), "stopped", settle=0.2) == said
