@@ -146,6 +146,7 @@ class ContainerInfo:
             config_hash=self.config_hash,
             image_id=self.image_id or None,
             exit_code=self.exit_code,
+            profile=self.profile or None,
         )
 
 

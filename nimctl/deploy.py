@@ -25,27 +25,37 @@ from nimctl.engine import Engine
 from nimctl.errors import (
     ConfigError,
     ContainerExited,
+    EngineUnreachable,
     ImageNotFound,
     Interrupted,
     NimctlError,
     PreflightFailed,
     ReadinessTimeout,
+    StoppedElsewhere,
     TransientPullError,
     redact,
 )
 from nimctl.gpu_share import refuse_shared_gpus
 from nimctl.locking import deployment_lock
 from nimctl.nim_probe import NimReport, Target, probe_all
-from nimctl.plan import Action, Desired, Plan, conflict, reconcile
-from nimctl.ports import EnginePort
+from nimctl.plan import Action, Desired, Plan, conflict, conflict_hint, reconcile
+from nimctl.ports import ContainerWatch, EnginePort
 from nimctl.preflight import FAIL, WARN, ensure_cache_dir, pick_free_port, port_is_free, run_checks
-from nimctl.readiness import ExitedDuringStartup, NotReadyInTime, wait_until_ready
+from nimctl.readiness import (
+    ENGINE_GONE,
+    STOPPED,
+    Disturbed,
+    ExitedDuringStartup,
+    NotReadyInTime,
+    wait_until_ready,
+)
 from nimctl.settings import LoadedSettings, Settings
 from nimctl.spec import MODEL_PROFILE_ENV, ContainerSpec, build_spec, registry_of, split_reference, with_host_port
 
 LOG_TAIL_LINES = 50
 GPU_LOCK = "_gpu-requests"  # not a valid container name, so no deployment's lock
 PULL_ATTEMPTS = 4
+STOP_SETTLE_SECONDS = 1.5  # how long a stop request may take to show who made it (see _who_stopped_it)
 
 
 class Reporter:
@@ -108,6 +118,9 @@ def up(
     settings = loaded.settings
     spec = build_spec(settings, loaded.profile.name)
     started = time.monotonic()
+    if borrowed := loaded.generic_sources():
+        # first, before anything can go wrong: such variables are often set for other purposes
+        report.step(", ".join(f"{label} from ${variable}" for label, variable in borrowed))
     engine = connect() if connect is not None else Engine.connect(url=settings.engine_url)
     with deployment_lock(
         spec.name,
@@ -127,8 +140,8 @@ def _up_locked(
 ) -> UpResult:
     existing = engine.inspect(spec.name)
     observed = existing.observed if existing else None
-    if reason := conflict(observed):
-        raise ConfigError(reason, hint="choose another --name, or remove that container yourself")
+    if observed is not None and (reason := conflict(observed, spec.profile, force_recreate=options.force_recreate)):
+        raise ConfigError(reason, hint=conflict_hint(observed))
     if settings.host in ("0.0.0.0", "", "::"):
         report.warn(
             f"publishing on {settings.host or 'all interfaces'}: anyone who reaches this host can use the NIM (it has no auth)"
@@ -154,7 +167,8 @@ def _up_locked(
         )
         _refuse_held_gpus(engine, spec, settings)  # early, before a long pull
     image_id = ensure_image(engine, settings, spec, local_image, report)
-    plan = reconcile(Desired(spec.name, spec.config_hash, image_id), observed, force_recreate=options.force_recreate)
+    desired = Desired(spec.name, spec.config_hash, image_id, spec.profile)
+    plan = reconcile(desired, observed, force_recreate=options.force_recreate)
     report.step(f"{spec.name}: {plan.action.value} ({plan.reason})")
 
     container_id: str | None = None
@@ -323,6 +337,8 @@ def _start_and_wait_ready(
             timeout=settings.timeout,
             on_phase=lambda phase: report.phase(spec.name, phase),
         )
+    except Disturbed as exc:
+        raise _disturbed_error(spec.name, _who_stopped_it(signals, exc.what)) from None
     except ExitedDuringStartup as exc:
         oom = " (killed: out of memory)" if signals.oom_killed else ""
         raise ContainerExited(f"{spec.name} exited with code {exc.exit_code} during start-up{oom}", hint="") from None
@@ -333,6 +349,30 @@ def _start_and_wait_ready(
         ) from None
     finally:
         signals.close()
+
+
+def _who_stopped_it(signals: ContainerWatch, what: str, settle: float = STOP_SETTLE_SECONDS) -> str:
+    """A stop request is followed, within moments, by a removal (`nimctl down`) or the engine's end
+    (a shutting-down engine stops its containers first): wait briefly to tell which."""
+    deadline = time.monotonic() + settle
+    while what == STOPPED and time.monotonic() < deadline:
+        signals.wait(0.05)
+        what = signals.disturbance() or what
+    return what
+
+
+def _disturbed_error(name: str, what: str) -> NimctlError:
+    if what == ENGINE_GONE:
+        from nimctl.engine_errors import UNREACHABLE_HINT
+
+        return EngineUnreachable(
+            f"the Docker engine went away while waiting for {name}",
+            hint=f"{UNREACHABLE_HINT}; then `nimctl up` again picks up where this one stopped",
+        )
+    return StoppedElsewhere(
+        f"{name} was {what} by another command (such as `nimctl down`, or the engine shutting down) while up waited",
+        hint="nothing is left to clean up; `nimctl up` starts it again",
+    )
 
 
 def _handle_failed_start(
@@ -350,6 +390,8 @@ def _handle_failed_start(
     failed otherwise (e.g. the engine refused to start it) only if this run created or started
     it. --keep-on-failure keeps either. (tests/unit/test_deploy_policy.py pins each case.)
     """
+    if isinstance(failure, (StoppedElsewhere, EngineUnreachable)):
+        return  # another command owns the container now, or no engine is there to ask
     ran = isinstance(failure, (ContainerExited, ReadinessTimeout))
     full_log = redact(engine.logs(container_id), settings.ngc_api_key) if ran else ""
     log_path = None
@@ -448,6 +490,7 @@ def _status_row(info: ContainerInfo, report: NimReport | None, via: str | None) 
         "image": info.image,
         "state": info.state,
         "exit_code": info.exit_code,
+        "live": report is not None and report.live,
         "ready": report is not None and report.ready,
         "url": info.url,
         "via": via,

@@ -119,7 +119,7 @@ class Engine:
             for event in self.api.pull(repo, tag=tag, stream=True, decode=True, auth_config=auth):
                 if "errorDetail" in event or "error" in event:
                     detail = event.get("errorDetail", {}).get("message") or event.get("error", "")
-                    raise classify_registry_error(scrub(detail, secret), reference)
+                    raise classify_registry_error(scrub(detail, secret), reference, key_sent=auth is not None)
                 on_event(event)
         image_id = self.image_id(reference)
         if image_id is None:

@@ -72,7 +72,7 @@ def _connection_error(action: str, what: str, exc: Exception) -> NimctlError:
 def _api_error(action: str, what: str, exc: docker.errors.APIError, secret: SecretStr | None) -> NimctlError:
     """The engine answered with an error."""
     if action in REGISTRY_ACTIONS:
-        return classify_registry_error(scrub(exc, secret), what)
+        return classify_registry_error(scrub(exc, secret), what, key_sent=secret is not None)
     if action in ("connect", "query"):  # e.g. a proxy in front of the socket answering 5xx
         return _connection_error(action, what, exc)
     return container_error(action, what, exc)

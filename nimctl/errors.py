@@ -28,7 +28,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad flag, profile or setting (typer's own usage errors use 2 as well)
     ENGINE_UNREACHABLE = 3
     PULL_FAILED = 4  # pull, image not found or registry auth
-    CONTAINER_EXITED = 5  # the container exited during start-up
+    CONTAINER_EXITED = 5  # the container exited during start-up, or another command stopped/removed it
     READINESS_TIMEOUT = 6
     SMOKE_FAILED = 7
     PREFLIGHT_FAILED = 8  # a doctor check failed (port taken, cache not writable, no GPU support...)
@@ -71,7 +71,17 @@ class TransientPullError(PullError):
     """A 5xx or a dropped connection: worth retrying a bounded number of times."""
 
 
+class RateLimited(TransientPullError):
+    """429 / toomanyrequests: retried with backoff, as the registry asks."""
+
+
 class ContainerExited(NimctlError):
+    exit_code = ExitCode.CONTAINER_EXITED
+
+
+class StoppedElsewhere(NimctlError):
+    """Another command (`nimctl down`, `docker rm`) stopped or removed the container `up` waited on."""
+
     exit_code = ExitCode.CONTAINER_EXITED
 
 

@@ -37,7 +37,8 @@ class Target:
 
 @dataclass(frozen=True)
 class NimReport:
-    ready: bool
+    live: bool  # its readiness path answered at all
+    ready: bool  # ... with 200
     version: str | None = None
     model_profile: str | None = None
     metrics: dict[str, float] | None = None
@@ -114,12 +115,14 @@ def probe_all(targets: Sequence[Target], timeout: float = PROBE_DEADLINE) -> lis
             asks.append(futures)
     reports = []
     for target, futures in zip(targets, asks, strict=True):
-        if futures["ready"].result()[0] != 200:
-            reports.append(NimReport(ready=False, model_profile=target.model_profile))
+        status = futures["ready"].result()[0]
+        if status != 200:
+            reports.append(NimReport(live=status is not None, ready=False, model_profile=target.model_profile))
             continue
         profile = target.model_profile or (futures["model_profile"].result() if "model_profile" in futures else None)
         reports.append(
             NimReport(
+                live=True,
                 ready=True,
                 version=futures["version"].result(),
                 model_profile=profile,

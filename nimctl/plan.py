@@ -25,6 +25,7 @@ class Desired:
     name: str
     config_hash: str
     image_id: str | None  # the local image's id after any pull; None if not known yet
+    profile: str | None = None  # the profile `up` runs; None: not known (no profile check)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Observed:
     config_hash: str | None
     image_id: str | None
     exit_code: int | None = None
+    profile: str | None = None  # the profile that created it (its label), None if unlabelled
 
     def runs_config(self, config_hash: str) -> bool:
         """nimctl's container, running with this configuration: `up` need not prepare anything."""
@@ -53,17 +55,38 @@ class Plan:
         return self.action not in (Action.NOOP, Action.CONFLICT)
 
 
-def conflict(observed: Observed | None) -> str | None:
-    """Why `up` must not touch the container of that name, if it must not."""
-    if observed is not None and not observed.managed:
+def conflict(observed: Observed | None, profile: str | None = None, *, force_recreate: bool = False) -> str | None:
+    """Why `up` for `profile` must not touch the container of that name, if it must not.
+
+    Another profile's container is another model's NIM (maybe half an hour into loading): only
+    --force-recreate replaces it. A container nimctl did not create is never touched.
+    """
+    if observed is None:
+        return None
+    if not observed.managed:
         return f"container {observed.name!r} exists and was not created by nimctl"
+    if profile and observed.profile and observed.profile != profile and not force_recreate:
+        return (
+            f"container {observed.name!r} was created by profile {observed.profile!r}; "
+            f"`up` for profile {profile!r} will not replace it"
+        )
     return None
+
+
+def conflict_hint(observed: Observed) -> str:
+    """The ways out of a conflict, for the `hint:` line."""
+    if not observed.managed:
+        return "choose another --name, or remove that container yourself"
+    return (
+        f"choose another --name, remove it with `nimctl down --name {observed.name}`, "
+        "or replace it with --force-recreate"
+    )
 
 
 def reconcile(desired: Desired, observed: Observed | None, *, force_recreate: bool = False) -> Plan:
     if observed is None:
         return Plan(Action.CREATE, "no container yet")
-    if reason := conflict(observed):
+    if reason := conflict(observed, desired.profile, force_recreate=force_recreate):
         return Plan(Action.CONFLICT, reason)
     if observed.state in ("removing", "dead"):
         return Plan(Action.RECREATE, f"container is {observed.state}", remove_id=observed.id)

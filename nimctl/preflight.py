@@ -142,18 +142,41 @@ def _gpus_on_host() -> Check:
     return _gpu_verdict(done.returncode, done.stdout + done.stderr, "on this host", "check the NVIDIA driver")
 
 
+def cache_is_empty(path: Path) -> bool:
+    """Nothing in the cache dir (or no dir yet); only lists it, never changes it."""
+    try:
+        return next(path.iterdir(), None) is None
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except PermissionError:
+        return False  # something is there that we cannot see: the cache check says the rest
+
+
 def check_ngc_key(settings: Settings, needs_pull: bool) -> Check:
-    registry = registry_of(settings.image_reference)
-    if registry != "nvcr.io":
-        return Check("ngc key", SKIP, f"image is not on nvcr.io ({registry or 'local'})")
-    if settings.ngc_api_key is None or not settings.ngc_api_key.get_secret_value():
+    """A NIM 1.x needs the key to download its model, whatever registry its image came from.
+
+    Without it, a filled cache still allows an offline start; an empty one cannot work.
+    """
+    if not settings.needs_ngc_key:
+        return Check("ngc key", SKIP, "this profile's container needs no key (needs_ngc_key = false)")
+    if settings.ngc_api_key is not None and settings.ngc_api_key.get_secret_value():
+        return Check("ngc key", PASS, "NGC_API_KEY is set")
+    hint = "export NGC_API_KEY=<your key from ngc.nvidia.com> (never put it in a profile file)"
+    if cache_is_empty(settings.cache_dir):
+        pulling = " (and the registry to pull)" if needs_pull and registry_of(settings.image_reference) else ""
         return Check(
             "ngc key",
             FAIL,
-            "NGC_API_KEY is not set; the NIM needs it to download the model" + (" and to pull" if needs_pull else ""),
-            "export NGC_API_KEY=<your key from ngc.nvidia.com> (never put it in a profile file)",
+            f"NGC_API_KEY is not set; the NIM needs it{pulling} to download its model into the empty cache "
+            f"{settings.cache_dir}",
+            hint,
         )
-    return Check("ngc key", PASS, "NGC_API_KEY is set")
+    return Check(
+        "ngc key",
+        WARN,
+        f"NGC_API_KEY is not set: starting offline from the cache {settings.cache_dir}",
+        "the NIM cannot download anything missing from the cache without it; " + hint,
+    )
 
 
 def _uid_gid(run_as: str) -> tuple[int, int]:

@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from nimctl.errors import ImageNotFound, PullError, RegistryAuthError, TransientPullError
+from nimctl.errors import ImageNotFound, PullError, RateLimited, RegistryAuthError, TransientPullError
 
 
 def one_line(text: str, limit: int = 300) -> str:
@@ -18,40 +19,70 @@ def one_line(text: str, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def classify_registry_error(message: str, image: str) -> PullError:
-    """A registry/engine error text → the PullError a user can act on."""
+def _says(text: str, *patterns: str) -> bool:
+    return any(re.search(pattern, text) for pattern in patterns)
+
+
+# An HTTP status in an engine's text ("received unexpected HTTP status: 503 ..."), not a port (":5000").
+def _status(codes: str) -> str:
+    return rf"(?<![:\d.])\b(?:{codes})\b(?![\d.])"
+
+
+NO_CREDENTIALS = (r"no basic auth credentials",)
+AUTH_FAILED = (r"unauthorized", r"authentication required", r"incorrect username or password", _status("401"))
+RATE_LIMITED = (r"toomanyrequests", r"too many requests", _status("429"), r"rate limit")
+NOT_FOUND = (r"manifest unknown", r"name unknown", r"repository does not exist", r"not found", _status("404"))
+DENIED = (r"denied", r"forbidden", _status("403"))
+TRANSIENT = (
+    _status("500|502|503|504"),
+    r"internal server error",
+    r"bad gateway",
+    r"service unavailable",
+    r"gateway time-?out",
+    r"connection reset",
+    r"connection refused",
+    r"broken pipe",
+    r"\beof\b",
+    r"time(?:d)? ?out",
+    r"temporar(?:y|ily)",
+)
+
+
+def classify_registry_error(message: str, image: str, *, key_sent: bool = True) -> PullError:
+    """A registry/engine error text → the PullError a user can act on, by what the answer means.
+
+    Only the answers that can pass (rate limits, 5xx, dropped connections) are transient, so
+    only those are retried; `key_sent` tells "no credentials" from "wrong credentials".
+    """
     text = message.lower()
-    registry_hint = "check the image reference; `nimctl config show` prints the one in use"
-    if any(s in text for s in ("unauthorized", "authentication required", "401", "incorrect username or password")):
+    if _says(text, *NO_CREDENTIALS) or (not key_sent and _says(text, *AUTH_FAILED)):
+        return RegistryAuthError(
+            f"the registry needs credentials: NGC_API_KEY is not set (pulling {image})",
+            hint="export NGC_API_KEY=<your key from ngc.nvidia.com>; nimctl logs in as $oauthtoken",
+        )
+    if _says(text, *AUTH_FAILED):
         return RegistryAuthError(
             f"the registry rejected the NGC key while pulling {image}",
             hint="check NGC_API_KEY (an NGC API key with access to this NIM); nvcr.io's user is $oauthtoken",
         )
-    if any(s in text for s in ("manifest unknown", "name unknown", "repository does not exist", "not found", "404")):
-        return ImageNotFound(f"image not found: {image}", hint=registry_hint)
-    if "denied" in text:
+    if _says(text, *RATE_LIMITED):
+        return RateLimited(
+            f"the registry is rate limiting pulls of {image}: {one_line(message)}",
+            hint="nimctl retried with backoff; wait a few minutes before the next pull",
+        )
+    if _says(text, *NOT_FOUND):
+        return ImageNotFound(
+            f"image not found: {image}", hint="check the image reference; `nimctl config show` prints the one in use"
+        )
+    if _says(text, *DENIED):
         return RegistryAuthError(
             f"the registry denied access to {image}",
             hint="the NGC key was accepted but has no access to this image: check your NGC org and subscription",
         )
-    if any(
-        s in text
-        for s in (
-            "500",
-            "502",
-            "503",
-            "504",
-            "connection reset",
-            "connection refused",
-            "eof",
-            "timeout",
-            "toomanyrequests",
-            "temporarily",
-        )
-    ):
+    if _says(text, *TRANSIENT):
         return TransientPullError(
             f"registry error while pulling {image}: {one_line(message)}",
-            hint="the registry or network had a transient fault; try again",
+            hint="the registry or the network kept failing through the retries; check them, then run up again",
         )
     return PullError(f"pull of {image} failed: {one_line(message)}", hint="check the image reference and the registry")
 

@@ -29,6 +29,21 @@ class Signals(Protocol):
     def exit_code(self) -> int | None:
         """The exit code once the container has exited, else None."""
 
+    def disturbance(self) -> str | None:
+        """What ended the wait from outside the NIM, if anything: one of DISTURBANCES."""
+
+
+# Why a wait can end other than by the NIM's own exit: another command stopped or removed the
+# container (`nimctl down`), or the Docker engine went away.
+STOPPED, REMOVED, ENGINE_GONE = "stopped", "removed", "engine gone"
+DISTURBANCES = (STOPPED, REMOVED, ENGINE_GONE)
+
+
+class Disturbed(Exception):
+    def __init__(self, what: str):
+        super().__init__(what)
+        self.what = what
+
 
 class ExitedDuringStartup(Exception):
     def __init__(self, exit_code: int):
@@ -85,13 +100,16 @@ def wait_until_ready(
 ) -> float:
     """Block until `url + path` answers 200; return the seconds it took.
 
-    Raises ExitedDuringStartup the moment the container exits, NotReadyInTime at the timeout.
+    Raises ExitedDuringStartup the moment the container exits, Disturbed when another command or
+    the engine's end stops the wait, NotReadyInTime at the timeout.
     """
     started = time.monotonic()
     last_phase = ""
 
     def check() -> bool:
         nonlocal last_phase
+        if (what := signals.disturbance()) is not None:  # before the exit: a stop also ends in one
+            raise Disturbed(what)
         code = signals.exit_code()
         if code is not None:
             raise ExitedDuringStartup(code)

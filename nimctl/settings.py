@@ -21,7 +21,14 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from nimctl.env_names import ENV_PREFIX, NVIDIA_ENV_NAMES, env_names
 from nimctl.errors import ConfigError
-from nimctl.settings_sources import DEFAULT_SOURCE, EnvironmentSource, flag_source, origins, profile_source
+from nimctl.settings_sources import (
+    DEFAULT_SOURCE,
+    EnvironmentSource,
+    default_source,
+    flag_source,
+    origins,
+    profile_source,
+)
 
 DEFAULT_PROFILE = "mistral-small-4-119b-2603"
 
@@ -107,9 +114,16 @@ class Settings(BaseSettings):
     image: str | None = Field(None, description="Whole image reference; overrides image_repository and image_tag")
     image_repository: str = Field("nvcr.io/nim/mistralai/mistral-small-4-119b-2603", description="Image repository")
     image_tag: str = Field("1.7.0-variant", description="Image tag")
-    container_name: str = Field("mistralai-mistral-small-4-119b-2603", description="Container name")
+    container_name: str = Field(
+        "mistralai-mistral-small-4-119b-2603",
+        description="Container name (default: the profile's container_name, else nimctl-<profile name>)",
+    )
     ngc_api_key: SecretStr | None = Field(
         None, description="NGC API key: registry login and the container's model download"
+    )
+    needs_ngc_key: bool = Field(
+        True,
+        description="The NIM needs NGC_API_KEY to download its model (NIM 1.x, any registry); false: the simulator",
     )
     cache_dir: Path = Field(Path("~/.cache/nim"), description="Host model cache, mounted at cache_mount")
     cache_mount: str = Field("/opt/nim/.cache", description="Cache path inside the container")
@@ -284,10 +298,7 @@ def load_profile(name_or_path: str) -> Profile:
             f"profile {name_or_path!r} not found ({path})",
             hint=f"use one of: {', '.join(available_profiles())}, or a path to a .toml file",
         )
-    try:
-        values = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"profile {path} is not valid TOML: {exc}", hint="fix the file's syntax") from None
+    values = parse_profile_text(path, path.read_bytes())
     unknown = sorted(set(values) - set(SETTING_NAMES))
     if unknown:
         raise ConfigError(
@@ -300,6 +311,29 @@ def load_profile(name_or_path: str) -> Profile:
             hint="keep the key out of files: export NGC_API_KEY instead",
         )
     return Profile(name=path.stem, path=path, values=values)
+
+
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column \d+\)|\s*\(at end of document\)")
+
+
+def parse_profile_text(path: Path, data: bytes) -> dict[str, Any]:
+    """A profile file's TOML; any flaw is a ConfigError naming the file and the line (`FILE:LINE: why`)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"profile {path}:{line}: not UTF-8 text", hint="save the file as UTF-8") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        where = _TOML_AT.search(message)
+        if where is not None and where.group(1):
+            line = int(where.group(1))
+        else:  # "at end of document", or a message without a position
+            line = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
+        reason = _TOML_AT.sub("", message)
+        raise ConfigError(f"profile {path}:{line}: not valid TOML: {reason}", hint="fix the file's syntax") from None
 
 
 @dataclass(frozen=True)
@@ -320,6 +354,20 @@ class LoadedSettings:
         """
         name = self.env_variable(field)
         return name if name is not None and name.upper() in NVIDIA_ENV_NAMES.get(field, ()) else None
+
+    def generic_sources(self) -> list[tuple[str, str]]:
+        """(what, variable) for each setting picking `up`'s target that a generic variable supplied."""
+        found = [(label, self.nvidia_variable(field)) for field, label in TARGET_SETTINGS.items()]
+        return [(label, variable) for label, variable in found if variable is not None]
+
+
+# The settings that pick what `up` acts on, as `up`'s first line names them ("name from $CONTAINER_NAME").
+TARGET_SETTINGS = {"container_name": "name", "image": "image", "port": "port", "cache_dir": "cache dir"}
+
+
+def default_container_name(profile: Profile) -> str:
+    """Each profile's own default name, so two profiles never collide by default."""
+    return str(profile.values.get("container_name") or f"nimctl-{profile.name}")
 
 
 def load_settings(
@@ -344,6 +392,7 @@ def load_settings(
         flag_source(Settings, flags),
         EnvironmentSource(Settings, environ),
         profile_source(Settings, loaded_profile.values, loaded_profile.path.name),
+        default_source(Settings, {"container_name": default_container_name(loaded_profile)}),
     )
     try:
         settings = Settings.from_sources(layers)

@@ -69,6 +69,11 @@ def profile_source(settings_cls: type[BaseSettings], values: Mapping[str, Any], 
     return MappingSource(settings_cls, values, f"profile {file_name}")
 
 
+def default_source(settings_cls: type[BaseSettings], values: Mapping[str, Any]) -> MappingSource:
+    """Defaults that depend on the profile (its container name), weaker than every other layer."""
+    return MappingSource(settings_cls, values, DEFAULT_SOURCE)
+
+
 class EnvironmentSource(RecordingSource):
     """The variables named by each field's validation aliases, looked up case-insensitively.
 

@@ -66,6 +66,10 @@ class ContainerSpec:
     secret_env: dict[str, SecretStr] = field(default_factory=dict, repr=False, compare=False)
     command: tuple[str, ...] = ()  # empty: the image's own (the NIM server)
 
+    @property
+    def profile(self) -> str:
+        return self.labels[LABEL_PROFILE]
+
 
 def config_hash(fields: dict) -> str:
     """Stable hash of what makes two containers the same deployment (never includes the key)."""

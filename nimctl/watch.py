@@ -9,11 +9,55 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
+
+from nimctl.readiness import ENGINE_GONE, REMOVED, STOPPED
 
 if TYPE_CHECKING:
     import docker
+
+# Lines a NIM (uvicorn/vLLM) prints when it starts serving, lower-case.
+READY_HINTS = (
+    b"application startup complete",
+    b"uvicorn running on",
+    b"nim is ready",
+    b"ready to serve",
+    b"serving on",
+    b"listening on",
+)
+# Access-log lines never count: one naming a hint would make every probe trigger the next one.
+ACCESS_LOG = re.compile(rb'"(get|post|head|put|delete) /')
+CARRY_LIMIT = 8192  # bytes of an unfinished line kept for the next read
+BATCH_SECONDS = 0.02  # the log reader sleeps this long between reads: a chatty NIM costs one wake-up per batch
+
+
+class HintScanner:
+    """Finds a readiness hint in the raw log stream, bytes as the engine sends them.
+
+    No decoding or splitting per line (a NIM may print thousands a second): each read is
+    lower-cased and searched for the hints in C; only a hit's own line is looked at. The stream's
+    framing (docker's 8-byte headers, HTTP chunk sizes) sits between lines and never holds a hint.
+    """
+
+    def __init__(self) -> None:
+        self._carry = b""
+
+    def feed(self, data: bytes) -> bool:
+        """True if a complete line in what arrived so far hints at readiness."""
+        text = self._carry + data.lower()
+        end = text.rfind(b"\n") + 1
+        self._carry = text[end:][-CARRY_LIMIT:]
+        complete = text[:end]
+        for hint in READY_HINTS:
+            at = complete.find(hint)
+            while at != -1:
+                line = complete[complete.rfind(b"\n", 0, at) + 1 : complete.find(b"\n", at)]
+                if not ACCESS_LOG.search(line):
+                    return True
+                at = complete.find(hint, at + len(hint))
+        return False
 
 
 def stream_lines(chunks: Iterator[bytes]) -> Iterator[str]:
@@ -36,13 +80,8 @@ class ContainerSignals:
     milliseconds without polling the health endpoint fast.
     """
 
-    # Lines a NIM (uvicorn/vLLM) prints when it starts serving. Access-log lines are skipped:
-    # they mention /v1/health/ready and would make every probe trigger the next one.
-    READY_HINT = re.compile(
-        r"application startup complete|uvicorn running on|nim is ready|ready to serve|serving on|listening on",
-        re.IGNORECASE,
-    )
-    ACCESS_LOG = re.compile(r'"(GET|POST|HEAD|PUT|DELETE) /')
+    # A `kill` event with one of these is a stop request (docker stop, nimctl down), not a crash.
+    STOP_SIGNALS = {"15", "9", "2", "3", "SIGTERM", "SIGKILL", "SIGINT", "SIGQUIT"}
 
     def __init__(self, client: docker.DockerClient, container_id: str):
         self._client = client
@@ -50,8 +89,9 @@ class ContainerSignals:
         self._nudge = threading.Event()
         self._exit_code: int | None = None
         self._oom = False
-        self._streams: list[Any] = []
+        self._disturbance: str | None = None
         self._closed = False
+        self._streams: list[Any] = []
         # Subscribed before the container starts (the request completes here), so no exit is missed.
         # Only the container is filtered: podman answers an "event" filter of two values with nothing at all.
         events = client.api.events(decode=True, filters={"container": container_id})
@@ -67,25 +107,48 @@ class ContainerSignals:
         with contextlib.suppress(Exception):
             for event in events:
                 action = event.get("Action") or event.get("status")
+                attributes = event.get("Actor", {}).get("Attributes", {})
                 if action == "oom":
                     self._oom = True
-                elif action == "die":
-                    code = event.get("Actor", {}).get("Attributes", {}).get("exitCode")
-                    self._exit_code = int(code) if code is not None else -1
+                elif action == "kill" and str(attributes.get("signal", "")).upper() in self.STOP_SIGNALS:
+                    self._disturbance = STOPPED
+                    self._nudge.set()  # at once: the NIM may take its time to stop
+                elif action == "destroy":
+                    self._disturbance = REMOVED
                     break
+                elif action == "die":
+                    code = attributes.get("exitCode")
+                    self._exit_code = int(code) if code is not None else -1
+                    self._nudge.set()
+                    if self._disturbance is None:
+                        break
+                    # after a stop request, follow on: a removal (`nimctl down`) or the engine's own
+                    # end (a shutdown stops its containers first) says who stopped it
+        if not self._closed and self._disturbance in (None, STOPPED) and not self._engine_answers():
+            self._disturbance = ENGINE_GONE  # the stream ended because the engine did
         self._nudge.set()
 
+    def _engine_answers(self) -> bool:
+        try:
+            self._client.api.ping()
+        except Exception:  # noqa: BLE001 - whatever the failure, the engine is not there
+            return False
+        return True
+
     def _follow_logs(self, since: float) -> None:
+        scanner = HintScanner()
         with contextlib.suppress(Exception):  # closed under us at the end of the wait, as above
             # asked in this thread: podman answers a follow request only once a new line is written
             logs = self._client.api.logs(self._id, stream=True, follow=True, since=since)
             self._streams.append(logs)
-            if self._closed:
-                logs.close()
-                return
-            for line in stream_lines(logs):
-                if self.READY_HINT.search(line) and not self.ACCESS_LOG.search(line):
+            read = _raw_reader(logs)
+            while not self._closed:
+                data = read()
+                if not data:
+                    break  # the container stopped (its exit comes through the events)
+                if scanner.feed(data):
                     self._nudge.set()
+                time.sleep(BATCH_SECONDS)
 
     def wait(self, timeout: float) -> None:
         self._nudge.wait(timeout)
@@ -93,6 +156,9 @@ class ContainerSignals:
 
     def exit_code(self) -> int | None:
         return self._exit_code
+
+    def disturbance(self) -> str | None:
+        return self._disturbance
 
     @property
     def oom_killed(self) -> bool:
@@ -103,3 +169,18 @@ class ContainerSignals:
         for stream in list(self._streams):
             with contextlib.suppress(Exception):  # already closed by the engine, or broken: either way done
                 stream.close()
+
+
+def _raw_reader(logs: Any) -> Callable[[], bytes]:
+    """Whatever bytes have arrived on the log stream, in one read (at most 64 KiB), unframed.
+
+    docker-py's iterator parses one frame (two socket reads) per log line; reading the response's
+    buffered file directly costs one read per batch. Other transports (ssh) keep the iterator.
+    """
+    try:
+        buffered = logs._response.raw._fp.fp  # requests → urllib3 → http.client → BufferedReader
+        read1 = buffered.read1
+    except AttributeError:
+        frames = iter(logs)
+        return lambda: next(frames, b"")
+    return lambda: read1(65536)

@@ -14,6 +14,7 @@ COLUMNS = (
     "name",
     "profile",
     "state",
+    "live",
     "ready",
     "url",
     "gpus",
@@ -36,6 +37,10 @@ def _human_uptime(seconds: float | None) -> str:
 
 def _count(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
+
+
+def _yes_no(value: bool) -> str:
+    return "[green]yes[/]" if value else "[red]no[/]"
 
 
 def _metric_cells(metrics: dict[str, float] | None) -> tuple[str, str, str]:
@@ -67,7 +72,8 @@ def render(rows: list[dict[str, Any]], name: str | None) -> Any:
             row["name"],
             row["profile"],
             state,
-            "[green]yes[/]" if row["ready"] else "[red]no[/]",
+            _yes_no(row["live"]),
+            _yes_no(row["ready"]),
             row["url"] + (f" (via {row['via']})" if row["via"] else ""),
             row["gpus"] or "-",
             row["version"] or "-",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import signal
@@ -10,7 +11,8 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from scripts.nimbench.progress import log
@@ -25,6 +27,16 @@ class CmdResult:
     t_end: float
     stderr: list[tuple[float, str]]  # (epoch seconds when the line arrived, line)
     stdout: str
+    cpu_at_line: list[float | None] = field(default_factory=list)  # the child's CPU seconds as each line arrived
+
+    def cpu_share(self, start_pattern: str, end_pattern: str) -> float | None:
+        """The child's CPU use between two of its stderr lines, in % of one core (from /proc/<pid>/stat)."""
+        marks = [(stamp, cpu, line) for (stamp, line), cpu in zip(self.stderr, self.cpu_at_line, strict=False)]
+        start = next(((t, c) for t, c, line in marks if re.search(start_pattern, line)), None)
+        end = next(((t, c) for t, c, line in marks if re.search(end_pattern, line)), None)
+        if start is None or end is None or start[1] is None or end[1] is None or end[0] <= start[0]:
+            return None
+        return 100.0 * (end[1] - start[1]) / (end[0] - start[0])
 
     def first(self, pattern: str) -> float | None:
         """When the first stderr line matching `pattern` arrived."""
@@ -54,6 +66,7 @@ class Children:
 
     def run(self, cmd: list[str], env: dict[str, str], timeout: float = 180) -> CmdResult:
         err: list[tuple[float, str]] = []
+        cpu: list[float | None] = []
         out: list[bytes] = []
         t_start = time.time()
         m_start = time.monotonic()
@@ -61,7 +74,7 @@ class Children:
         with self._lock:
             self._running.add(proc)
         readers = [
-            threading.Thread(target=_read_lines, args=(proc.stderr, err), daemon=True),
+            threading.Thread(target=_read_lines, args=(proc.stderr, err, proc.pid, cpu), daemon=True),
             threading.Thread(target=_read_all, args=(proc.stdout, out), daemon=True),
         ]
         for reader in readers:
@@ -90,7 +103,7 @@ class Children:
         with self._lock:
             self._running.discard(proc)
         stdout = (out[0] if out else b"").decode("utf-8", "replace")
-        return CmdResult(cmd, returncode, wall, t_start, t_end, list(err), stdout)
+        return CmdResult(cmd, returncode, wall, t_start, t_end, list(err), stdout, list(cpu))
 
     def stop_all(self) -> None:
         with self._lock:
@@ -101,10 +114,24 @@ class Children:
                 stop_process(proc)
 
 
-def _read_lines(stream: Any, sink: list[tuple[float, str]]) -> None:
+def _read_lines(stream: Any, sink: list[tuple[float, str]], pid: int, cpu: list[float | None]) -> None:
     for raw in iter(stream.readline, b""):
+        cpu.append(cpu_seconds(pid))  # sampled first: the line's own handling is not the child's CPU
         sink.append((time.time(), raw.decode("utf-8", "replace").rstrip("\r\n")))
     stream.close()
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a running process (all its threads), from /proc/<pid>/stat; None once gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) ": field 3 is state
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def _read_all(stream: Any, sink: list[bytes]) -> None:

@@ -217,7 +217,10 @@ def write_profile(path: Path, image: str, cache_dir: Path, **overrides) -> Path:
     values.update(overrides)
     lines = []
     for key, value in values.items():
-        lines.append(f"{key} = {value!r}".replace("'", '"') if isinstance(value, str) else f"{key} = {value}")
+        if isinstance(value, bool):  # TOML spells them lower-case
+            lines.append(f"{key} = {str(value).lower()}")
+        else:
+            lines.append(f"{key} = {value!r}".replace("'", '"') if isinstance(value, str) else f"{key} = {value}")
     lines.append("[env]")
     lines.extend(f'{key} = "{value}"' for key, value in env.items())
     path.write_text("\n".join(lines) + "\n")

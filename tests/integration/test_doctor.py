@@ -23,7 +23,7 @@ def test_doctor_passes_on_this_engine(deployment: Deployment) -> None:
     # list from the image (if another test pulled it here), else it "cannot verify" (test_gpu_check.py)
     gpu = checks["gpu support"]
     assert (gpu["status"], "GPU(s)" in gpu["detail"]) in (("pass", True), ("warn", False)), gpu
-    assert checks["ngc key"]["status"] == "skip"  # a loopback registry, not nvcr.io
+    assert checks["ngc key"]["status"] == "pass"  # the key is set: a NIM needs it whatever the registry
     assert checks["host port"]["status"] == "pass"
     assert all(
         line.split()[0] in ("pass", "skip", "warn") for line in result.stderr.splitlines() if not line.startswith(" ")
@@ -115,3 +115,28 @@ def test_up_creates_a_missing_cache_dir_for_the_containers_user(
     if os.getuid() == 0:
         assert (cache.stat().st_uid, cache.stat().st_gid) == (4321, 4321)
     assert docker_client.api.inspect_container(deployment.name)["Config"]["User"] == "4321:4321"
+
+
+def test_no_key_with_an_empty_cache_fails_preflight_whatever_the_registry(
+    make_deployment, registry_image: str, docker_client
+) -> None:
+    deployment = make_deployment(registry_image, key=None)  # a loopback registry, not nvcr.io
+    result = deployment.up("--no-smoke")
+    assert result.returncode == 8, repr(result)
+    assert "ngc key" in result.stderr and "empty cache" in result.stderr and "hint:" in result.stderr
+    assert docker_client.containers.list(all=True, filters={"name": f"^/{deployment.name}$"}) == []
+    assert list(deployment.cache_dir.iterdir()) == []  # the cache is only looked at
+
+
+def test_no_key_with_a_filled_cache_warns_and_starts_offline(make_deployment, sim_image: str) -> None:
+    deployment = make_deployment(sim_image, key=None, gpus="none", runtime="")
+    weights = deployment.cache_dir / "ngc" / "model.safetensors"
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"precious weights")
+    result = deployment.up("--no-smoke")
+    # preflight let it through: the container was created (whether the simulator of this
+    # checkout then starts without a key is the simulator's business, not preflight's)
+    assert result.returncode != 8, repr(result)
+    assert "warning: ngc key: NGC_API_KEY is not set: starting offline from the cache" in result.stderr
+    assert f"{deployment.name}: create" in result.stderr
+    assert weights.read_bytes() == b"precious weights"

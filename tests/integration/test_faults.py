@@ -246,10 +246,16 @@ def test_bad_profile_files(tmp_path: Path) -> None:
 
     env = base_env(DOCKER_HOST="unix:///nonexistent/docker.sock")
     malformed = tmp_path / "malformed.toml"
-    malformed.write_text("port = [\n")
+    malformed.write_text('image = "x/y:1"\nport = 80 80\n')
+    not_text = tmp_path / "binary.toml"
+    not_text.write_bytes(b'image = "x/y:1"\n\xff\xfe = 1\n')
     unknown = tmp_path / "unknown.toml"
     unknown.write_text("colour = 'blue'\n")
-    for profile, needle in ((malformed, "not valid TOML"), (unknown, "unknown key 'colour'")):
+    for profile, needle in (
+        (malformed, f"{malformed}:2: not valid TOML"),
+        (not_text, f"{not_text}:2: not UTF-8"),
+        (unknown, "unknown key 'colour'"),
+    ):
         result = run_nimctl("up", "--profile", str(profile), env=env)
         assert result.returncode == 2, repr(result)
         assert needle in error_line(result.stderr)

@@ -50,3 +50,20 @@ def test_no_values_is_an_error() -> None:
 def test_only_percentiles_1_to_99(q: int) -> None:
     with pytest.raises(ValueError, match="outside"):
         percentile([1.0, 2.0], q)
+
+
+def test_cpu_share_between_two_lines() -> None:
+    from scripts.nimbench.procs import CmdResult
+
+    result = CmdResult(
+        cmd=["nimctl"],
+        returncode=0,
+        wall=3.0,
+        t_start=0.0,
+        t_end=3.0,
+        stderr=[(1.0, "• x: starting"), (1.5, "• x: live"), (3.0, "• x: ready")],
+        stdout="",
+        cpu_at_line=[0.50, 0.51, 0.56],
+    )
+    assert abs(result.cpu_share(r"starting$", r"ready$") - 3.0) < 1e-9  # 0.06 s of CPU over 2 s
+    assert result.cpu_share(r"never$", r"ready$") is None

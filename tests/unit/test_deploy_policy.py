@@ -27,10 +27,12 @@ from nimctl.engine_kind import EngineKind
 from nimctl.errors import (
     ConfigError,
     ContainerExited,
+    EngineUnreachable,
     Interrupted,
     NimctlError,
     PreflightFailed,
     ReadinessTimeout,
+    StoppedElsewhere,
 )
 from nimctl.plan import Plan
 from nimctl.ports import EnginePort
@@ -50,6 +52,7 @@ class FakeSignals:
         self._interrupt = interrupt
         self.oom_killed = False
         self.closed = False
+        self.disturbed: str | None = None
 
     def wait(self, timeout: float) -> None:
         if self._interrupt:
@@ -58,6 +61,9 @@ class FakeSignals:
 
     def exit_code(self) -> int | None:
         return self._exit_code
+
+    def disturbance(self) -> str | None:
+        return self.disturbed
 
     def follow_logs(self, since: float) -> None:
         pass
@@ -78,7 +84,9 @@ class FakeEngine:
         refuse_start: NimctlError | None = None,
         exit_code: int | None = None,
         interrupt: bool = False,
+        disturbed: str | None = None,
     ):
+        self.disturbed = disturbed
         self.containers: dict[str, ContainerInfo] = {existing.name: existing} if existing else {}
         self.refuse_start = refuse_start
         self.exit_code = exit_code
@@ -159,6 +167,7 @@ class FakeEngine:
 
     def signals(self, container_id: str) -> FakeSignals:
         feed = FakeSignals(self.exit_code, self.interrupt)
+        feed.disturbed = self.disturbed
         self.signal_feeds.append(feed)
         return feed
 
@@ -432,3 +441,42 @@ def test_readiness_goes_through_the_engines_reach(tmp_path: Path, health: Health
     result = run_up(loaded, engine)
     assert result.ready and reached == [loaded.settings.url]
     assert result.url == loaded.settings.url and result.via == "ssh tunnel to gpu-box"
+
+
+# --- another command or the engine's end disturbs the wait (issue 9.4) -----------------------
+
+
+@pytest.mark.parametrize("what", ["stopped", "removed"])
+def test_a_container_stopped_by_another_command_is_left_to_it(tmp_path: Path, what: str) -> None:
+    engine = FakeEngine(disturbed=what)
+    with pytest.raises(StoppedElsewhere) as failure:
+        run_up(sim_settings(tmp_path), engine)
+    assert failure.value.exit_code == 5
+    assert f"was {what} by another command" in failure.value.message
+    assert engine.removed == [] and saved_logs(tmp_path) == []  # not fought over, no log of a stop
+
+
+def test_the_engine_going_away_is_exit_3_without_cleanup_calls(tmp_path: Path) -> None:
+    engine = FakeEngine(disturbed="engine gone")
+    with pytest.raises(EngineUnreachable) as failure:
+        run_up(sim_settings(tmp_path), engine)
+    assert failure.value.exit_code == 3 and "the Docker engine went away" in failure.value.message
+    assert engine.removed == [] and "logs" not in engine.calls
+
+
+class TurningSignals(FakeSignals):
+    """A stop request first; what follows it (a removal, the engine's end) shows up a moment later."""
+
+    def __init__(self, then: str | None):
+        super().__init__(exit_code=0, interrupt=False)
+        self.disturbed = "stopped"
+        self._then = then
+
+    def wait(self, timeout: float) -> None:
+        if self._then is not None:
+            self.disturbed = self._then
+
+
+@pytest.mark.parametrize(("then", "said"), [("engine gone", "engine gone"), ("removed", "removed"), (None, "stopped")])
+def test_a_stop_request_is_told_apart_by_what_follows_it(then: str | None, said: str) -> None:
+    assert deploy._who_stopped_it(TurningSignals(then), "stopped", settle=0.2) == said

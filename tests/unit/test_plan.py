@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from nimctl.plan import Action, Desired, Observed, reconcile
+from nimctl.plan import Action, Desired, Observed, conflict_hint, reconcile
 
 DESIRED = Desired(name="nim", config_hash="h1", image_id="sha256:img1")
 
@@ -56,3 +56,25 @@ def test_broken_states_recreate(state: str) -> None:
 def test_foreign_container_is_a_conflict_even_with_force() -> None:
     plan = reconcile(DESIRED, observed(managed=False, config_hash=None), force_recreate=True)
     assert plan.action is Action.CONFLICT and "not created by nimctl" in plan.reason
+
+
+def test_another_profiles_container_is_a_conflict_naming_both() -> None:
+    desired = Desired("nim", "h1", "sha256:img1", profile="mistral-small-4-119b-2603")
+    running = Observed("nim", "c1", "running", True, "h0", "sha256:img0", profile="sim")
+    plan = reconcile(desired, running)
+    assert plan.action is Action.CONFLICT
+    assert "'sim'" in plan.reason and "'mistral-small-4-119b-2603'" in plan.reason
+    hint = conflict_hint(running)
+    assert "--name" in hint and "nimctl down --name nim" in hint and "--force-recreate" in hint
+
+
+def test_force_recreate_replaces_another_profiles_container() -> None:
+    desired = Desired("nim", "h1", None, profile="a")
+    plan = reconcile(desired, Observed("nim", "c1", "running", True, "h0", None, profile="b"), force_recreate=True)
+    assert plan.action is Action.RECREATE and plan.remove_id == "c1"
+
+
+def test_same_profile_with_changed_config_still_recreates() -> None:
+    desired = Desired("nim", "h1", None, profile="sim")
+    plan = reconcile(desired, Observed("nim", "c1", "running", True, "h0", None, profile="sim"))
+    assert plan.action is Action.RECREATE and "configuration" in plan.reason

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from nimctl.readiness import (
+    Disturbed,
     ExitedDuringStartup,
     NotReadyInTime,
     probe,
@@ -52,6 +53,7 @@ class FakeSignals:
     def __init__(self) -> None:
         self.nudge = threading.Event()
         self.code: int | None = None
+        self.disturbed: str | None = None
 
     def wait(self, timeout: float) -> None:
         self.nudge.wait(timeout)
@@ -59,6 +61,9 @@ class FakeSignals:
 
     def exit_code(self) -> int | None:
         return self.code
+
+    def disturbance(self) -> str | None:
+        return self.disturbed
 
 
 def test_probe_phases(health: HealthServer) -> None:
@@ -113,3 +118,14 @@ def test_polls_without_nudges_at_the_interval(health: HealthServer) -> None:
     threading.Timer(0.5, lambda: setattr(health, "ready", True)).start()
     wait_until_ready(health.url, "/ready", signals, timeout=5, interval=0.2)
     assert 2 <= health.requests <= 6
+
+
+@pytest.mark.parametrize("what", ["stopped", "removed", "engine gone"])
+def test_a_disturbance_ends_the_wait_at_once_and_beats_the_exit(health: HealthServer, what: str) -> None:
+    signals = FakeSignals()
+    signals.code = 0  # a stop ends in an exit too: the disturbance is what the user must hear
+    signals.disturbed = what
+    started = time.monotonic()
+    with pytest.raises(Disturbed) as raised:
+        wait_until_ready(health.url, "/ready", signals, timeout=30)
+    assert raised.value.what == what and time.monotonic() - started < 0.5

@@ -292,3 +292,20 @@ def test_flag_help_shows_the_variables_that_set_it() -> None:
     assert "[env: LOCAL_NIM_CACHE, NIMCTL_CACHE_DIR]" in result.output
     assert "[env: CONTAINER_NAME, NIMCTL_CONTAINER_NAME]" in result.output
     assert "[env: NIMCTL_PROFILE]" in result.output
+
+
+def test_each_profile_has_its_own_default_container_name(tmp_path: Path) -> None:
+    assert load_settings({}, profile="sim", environ={}).settings.container_name == "nimctl-sim"
+    default = load_settings({}, environ={}).settings.container_name
+    assert default == "mistralai-mistral-small-4-119b-2603"
+    bare = tmp_path / "my-model.toml"
+    bare.write_text('image = "example.org/x:1"\n')
+    loaded = load_settings({}, profile=str(bare), environ={})
+    assert loaded.settings.container_name == "nimctl-my-model"
+    assert loaded.sources["container_name"] == "default"
+
+
+def test_generic_variables_that_pick_the_target_are_named() -> None:
+    loaded = load_settings({}, profile="sim", environ={"CONTAINER_NAME": "ci-job", "IMG_NAME": "x/y:1"})
+    assert loaded.generic_sources() == [("name", "CONTAINER_NAME"), ("image", "IMG_NAME")]
+    assert load_settings({}, profile="sim", environ={"NIMCTL_CONTAINER_NAME": "n"}).generic_sources() == []

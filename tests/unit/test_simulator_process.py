@@ -296,3 +296,20 @@ def test_access_log_lines_are_nim_shaped(sim, client):
         re.match(r"^INFO .* api_server\.py:1750\] Uvicorn running on http://127\.0\.0\.1:\d+ ", line)
         for line in sim.log_lines
     )
+
+
+def test_unready_after_ready_answers_503_on_ready_while_live_then_recovers():
+    config = fast_config(unready_after=0.2, unready_for=0.4)
+    with start_in_thread(config) as handle, httpx.Client(base_url=handle.base_url) as http:
+        assert handle.wait_ready(5) is True
+        wait_for(lambda: http.get("/v1/health/ready").status_code == 503, 3, "unready again")
+        assert http.get("/v1/health/live").status_code == 200
+        wait_for(lambda: http.get("/v1/health/ready").status_code == 200, 3, "ready again")
+
+
+def test_log_rate_prints_that_many_lines_a_second_during_start_up():
+    with start_in_thread(fast_config(startup_delay=0.5, log_rate=2000)) as handle:
+        handle.wait_ready(5)
+        shards = sum(line.count("Loading safetensors checkpoint shard") for line in handle.log_lines)
+    assert 600 <= shards <= 1100, shards  # 2,000 a second for half a second, in 20 ms batches
+    assert SimConfig.from_env({"SIM_LOG_RATE": "3000", "SIM_UNREADY_AFTER": "2"}).log_rate == 3000

@@ -81,6 +81,9 @@ class SimConfig:
     crash_after: float | None = None
     crash_code: int = 3
     exit_after_ready: float | None = None
+    unready_after: float | None = None  # seconds after ready: answer 503 on ready again (live stays 200)
+    unready_for: float = 5.0  # ... for this long, then ready again
+    log_rate: float = 0.0  # log lines per second during start-up (a chatty NIM)
     token_delay: float = 0.002
     breaks: Any = frozenset()
     model_profile: str = ""  # NIM_MODEL_PROFILE: a profile id or name; empty: the NIM chooses
@@ -120,6 +123,9 @@ class SimConfig:
             crash_after=get("SIM_CRASH_AFTER", float, None),
             crash_code=get("SIM_CRASH_CODE", int, 3),
             exit_after_ready=get("SIM_EXIT_AFTER_READY", float, None),
+            unready_after=get("SIM_UNREADY_AFTER", float, None),
+            unready_for=get("SIM_UNREADY_FOR", float, 5.0),
+            log_rate=get("SIM_LOG_RATE", float, 0.0),
             token_delay=get("SIM_TOKEN_DELAY", float, 0.002),
             breaks=get("SIM_BREAK", _parse_breaks, frozenset()),
             model_profile=get("NIM_MODEL_PROFILE", str, ""),

@@ -64,6 +64,12 @@ class SimLog:
     def error(self, source: str, message: str) -> None:
         self.logger.error(message, extra={"source": source})
 
+    def burst(self, source: str, messages: list[str]) -> None:
+        """Many INFO lines, each its own write as a NIM's logging does (SIM_LOG_RATE's chatter)."""
+        now = time.time()
+        for message in messages:
+            self.logger.info(nim_line("INFO", now, source, message), extra={"raw": True})
+
     def banner(self, text: str) -> None:
         for line in text.splitlines():
             self.logger.info(line, extra={"raw": True})

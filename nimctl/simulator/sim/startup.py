@@ -97,6 +97,8 @@ class SimHandle:
         cfg, state, log = self.state.cfg, self.state, self.log
         delay = cfg.draw_startup_delay()
         log.info("model_runner.py:1120", f"Loading model weights for {cfg.served_model_name} ...")
+        if cfg.log_rate > 0:
+            self._spawn("nim-sim-chatter", self._chatter)
         if state.stopping.wait(delay):
             return
         if cfg.crash_after is not None:
@@ -110,6 +112,31 @@ class SimHandle:
         log.info("api_server.py:1810", f"NIM is ready: ready_at_ms={ready_at_ms}")
         if cfg.exit_after_ready is not None:
             self._after(cfg.exit_after_ready, self._crash_after_ready)
+        if cfg.unready_after is not None:
+            self._after(cfg.unready_after, self._turn_unready)
+
+    def _chatter(self) -> None:
+        """SIM_LOG_RATE lines a second until ready, written in 20 ms batches."""
+        rate, started, written = self.state.cfg.log_rate, time.monotonic(), 0
+        while not self.state.ready.is_set() and not self.state.stopping.wait(0.02):
+            due = int((time.monotonic() - started) * rate) - written
+            if due > 0:
+                lines = [f"Loading safetensors checkpoint shard {written + i} (simulated)" for i in range(due)]
+                self.log.burst("weight_utils.py:412", lines)
+                written += due
+
+    def _turn_unready(self) -> None:
+        """SIM_UNREADY_AFTER: ready answers 503 again (live stays 200), for SIM_UNREADY_FOR seconds."""
+        if self.state.stopping.is_set():
+            return
+        self.state.ready.clear()
+        self.log.error("engine_core.py:210", "Engine is overloaded: not ready (simulated)")
+        self._after(self.state.cfg.unready_for, self._ready_again)
+
+    def _ready_again(self) -> None:
+        if not self.state.stopping.is_set() and self.state.exit_code is None:
+            self.state.ready.set()
+            self.log.info("api_server.py:1810", "NIM is ready again")
 
     def _crash_during_startup(self) -> None:
         if not self.state.ready.is_set() and not self.state.stopping.is_set():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from scripts.nimbench.context import Bench
+from scripts.nimbench.figures.chatty_wait import fig_chatty_wait
 from scripts.nimbench.figures.cli_start import fig_cli_start
 from scripts.nimbench.figures.crash import fig_crash
 from scripts.nimbench.figures.readiness import fig_readiness
@@ -20,5 +21,6 @@ RUNNERS: dict[str, Callable[[Bench, int], list[Row]]] = {
     "whole-up": fig_whole_up,
     "cli-start": fig_cli_start,
     "smoke": fig_smoke,
+    "chatty-wait": fig_chatty_wait,
 }
 FIGURES = tuple(RUNNERS)
