@@ -13,8 +13,9 @@ to see the progress the CLI shows on stderr.
 
 from __future__ import annotations
 
+import contextlib
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -37,16 +38,19 @@ def up_flags(
     *,
     name: str | None = None,
     image: str | None = None,
-    port: int | None = None,
+    port: int | Literal["auto"] | None = None,
     host: str | None = None,
     gpus: str | None = None,
+    share_gpus: bool | None = None,
     runtime: str | None = None,
     shm_size: str | None = None,
     cache_dir: str | Path | None = None,
     max_images: int | None = None,
+    model_profile: str | None = None,
     env: Mapping[str, str] | None = None,
     pull: str | None = None,
     user: str | None = None,
+    engine_url: str | None = None,
     timeout: float | None = None,
     smoke: SmokeSuite | None = None,
     settings: Mapping[str, Any] | None = None,
@@ -55,7 +59,7 @@ def up_flags(
 
     `settings` reaches any other setting by its name (README "Settings"); a named argument wins.
     """
-    from nimctl.settings import SETTING_NAMES
+    from nimctl.settings import SETTING_NAMES, settings_flags
 
     extra = dict(settings or {})
     unknown = sorted(set(extra) - set(SETTING_NAMES))
@@ -64,23 +68,25 @@ def up_flags(
             f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
             hint="the settings table in the README lists every name",
         )
-    named = {
-        "container_name": name,
-        "image": image,
-        "port": port,
-        "host": host,
-        "gpus": gpus,
-        "runtime": runtime,
-        "shm_size": shm_size,
-        "cache_dir": cache_dir,
-        "max_images_per_prompt": max_images,
-        "env": dict(env) if env is not None else None,
-        "pull": pull,
-        "user": user,
-        "timeout": timeout,
-        "smoke": smoke,
-    }
-    return extra | {key: value for key, value in named.items() if value is not None}
+    return extra | settings_flags(
+        name=name,
+        image=image,
+        port=port,
+        host=host,
+        gpus=gpus,
+        share_gpus=share_gpus,
+        runtime=runtime,
+        shm_size=shm_size,
+        cache_dir=cache_dir,
+        max_images=max_images,
+        model_profile=model_profile,
+        env=env,
+        pull=pull,
+        user=user,
+        engine_url=engine_url,
+        timeout=timeout,
+        smoke=smoke,
+    )
 
 
 def up(
@@ -110,32 +116,42 @@ def up(
 
 
 def down(
-    name: str | None = None, *, profile: str | None = None, everything: bool = False, timeout: int = 30
+    name: str | None = None,
+    *,
+    profile: str | None = None,
+    everything: bool = False,
+    timeout: int = 30,
+    engine_url: str | None = None,
 ) -> list[str]:
     """`nimctl down`: stop and remove nimctl's container(s); returns the names removed.
 
     The target is `name`, else the profile's container, else the only nimctl container there is;
-    `everything=True` removes every container nimctl created. The model cache is never touched.
+    `everything=True` removes every container nimctl created (with `profile`: those of that
+    profile only). The model cache is never touched.
     """
-    from nimctl.cli.common import target_name
     from nimctl.deploy import down as deploy_down
     from nimctl.engine import Engine
+    from nimctl.settings import load_profile
+    from nimctl.targets import target_name
 
     if name and everything:
-        raise ConfigError("name and everything exclude each other", hint="give one of them")
+        raise ConfigError("--name and --all exclude each other", hint="give one of them")
     if timeout < 0:
         raise ConfigError(f"timeout must be 0 or more, not {timeout}", hint="seconds the NIM gets to stop")
-    engine = Engine.connect()
-    target = None if everything else target_name(engine, name, profile)
-    return deploy_down(engine, target, everything=everything, timeout=timeout)
+    engine = Engine.connect(url=engine_url)
+    if everything:
+        # the profile label holds the profile's name (a file's stem), as `up` wrote it
+        scope = load_profile(profile).name if profile is not None else None
+        return deploy_down(engine, None, everything=True, timeout=timeout, profile=scope)
+    return deploy_down(engine, target_name(engine, name, profile), everything=False, timeout=timeout)
 
 
-def status(name: str | None = None) -> list[dict[str, Any]]:
+def status(name: str | None = None, *, engine_url: str | None = None) -> list[dict[str, Any]]:
     """`nimctl status --json`: one dict per nimctl container, readiness checked live."""
     from nimctl.deploy import status as deploy_status
     from nimctl.engine import Engine
 
-    return deploy_status(Engine.connect(), name)
+    return deploy_status(Engine.connect(url=engine_url), name)
 
 
 def smoke(
@@ -149,34 +165,40 @@ def smoke(
     timeout: float = 30.0,
     raise_on_failure: bool = True,
     console: Any = None,
+    engine_url: str | None = None,
+    on_check_start: Callable[[str], None] | None = None,
 ) -> SmokeReport:
     """`nimctl smoke`: run the checks against `url` (server root) or a running nimctl container.
 
-    Returns the report (`.to_dict()` is `smoke --json`); a failed check raises SmokeFailed
-    (exit code 7) unless `raise_on_failure=False`. With `console`, the result table is printed.
+    Without `url` the container is found like the CLI finds it (`name`, else the only one running)
+    and reached through an SSH tunnel when the engine is remote. Returns the report (`.to_dict()`
+    is `smoke --json`); a failed check raises SmokeFailed (exit code 7) unless
+    `raise_on_failure=False`. With `console`, the result table is printed.
     """
+    from nimctl.container import DEFAULT_MAX_IMAGES
     from nimctl.smoke import run_checks, select_checks
+    from nimctl.targets import reach_endpoint
 
     if timeout <= 0:
         raise ConfigError(f"timeout must be more than 0, not {timeout}", hint="seconds allowed for each check")
     if max_images is not None and max_images < 1:
         raise ConfigError(f"max_images must be 1 or more, not {max_images}", hint="the NIM's images per request")
     selected = select_checks(checks)  # a typo fails before any endpoint lookup
-    if url is None:
-        from nimctl.cli.common import resolve_endpoint
-
-        endpoint = resolve_endpoint(name)
-        url = endpoint.url
-        model = model or endpoint.model or None
-        max_images = endpoint.max_images if max_images is None else max_images
-    report = run_checks(
-        base_url=url,
-        model=model,
-        checks=selected,
-        max_images=5 if max_images is None else max_images,
-        image_url=image_url,
-        timeout=timeout,
-    )
+    with contextlib.ExitStack() as stack:
+        if url is None:
+            endpoint = stack.enter_context(reach_endpoint(name, engine_url))  # a tunnel when the engine is remote
+            url = endpoint.url
+            model = model or endpoint.model or None  # the served name the container was started with
+            max_images = endpoint.max_images if max_images is None else max_images
+        report = run_checks(
+            base_url=url,
+            model=model,
+            checks=selected,
+            max_images=DEFAULT_MAX_IMAGES if max_images is None else max_images,
+            image_url=image_url,
+            timeout=timeout,
+            on_check_start=on_check_start,
+        )
     if console is not None:
         from nimctl.smoke.report import render_table
 

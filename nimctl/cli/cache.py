@@ -33,12 +33,12 @@ def prefetch(
     from nimctl.cache import human_size, list_cache
     from nimctl.cli.output import console, emit_json
     from nimctl.deploy import Reporter
-    from nimctl.settings import load_settings
+    from nimctl.settings import load_settings, settings_flags
     from nimctl.tasks import prefetch as run_prefetch
 
     if all_profiles and model_profile:
         raise ConfigError("--all-profiles contradicts --model-profile", hint="give one of them")
-    flags = opt.settings_flags(
+    flags = settings_flags(
         model_profile=model_profile,
         image=image,
         gpus=gpus,
@@ -77,9 +77,9 @@ def ls(
 
     from nimctl.cache import human_size, list_cache
     from nimctl.cli.output import console, emit_json
-    from nimctl.settings import load_settings
+    from nimctl.settings import load_settings, settings_flags
 
-    settings = load_settings(opt.settings_flags(cache_dir=cache_dir), profile=profile).settings
+    settings = load_settings(settings_flags(cache_dir=cache_dir), profile=profile).settings
     listing = list_cache(settings.cache_dir)
     out = console()
     if not listing.exists:

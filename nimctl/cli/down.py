@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from nimctl.cli import options as opt
-from nimctl.errors import ConfigError
 
 
 def down(
@@ -23,26 +22,18 @@ def down(
     engine_url: opt.EngineUrl = None,
 ) -> None:
     """Stop and remove the NIM container (the model cache stays)."""
-    from nimctl.cli.common import target_name
+    from nimctl.api import down as api_down
     from nimctl.cli.output import console, emit_json
-    from nimctl.deploy import down as deploy_down
-    from nimctl.engine import Engine
-    from nimctl.settings import load_profile
 
-    if name and all_:
-        raise ConfigError("--name and --all exclude each other", hint="give one of them")
-    engine = Engine.connect(url=engine_url)
-    target = None if all_ else target_name(engine, name, profile)
-    # the profile label holds the profile's name (a file's stem), as `up` wrote it
-    profile_name = load_profile(profile).name if all_ and profile is not None else None
-    removed = deploy_down(engine, target, everything=all_, timeout=timeout, profile=profile_name)
+    removed = api_down(name, profile=profile, everything=all_, timeout=timeout, engine_url=engine_url)
     out = console()
     if removed:
         out.print(f"removed {', '.join(removed)} (the model cache is kept)")
     elif all_:
-        of_profile = f" of profile {profile_name!r}" if profile_name else ""
-        out.print(f"nothing to remove: no nimctl containers{of_profile}")
+        out.print("nothing to remove: no nimctl containers" + (f" of profile {profile!r}" if profile else ""))
+    elif name:
+        out.print(f"nothing to remove: no nimctl container named {name!r}")
     else:
-        out.print(f"nothing to remove: no nimctl container named {target!r}")
+        out.print("nothing to remove: no nimctl container" + (f" of profile {profile!r}" if profile else ""))
     if json_output:
         emit_json({"removed": removed})

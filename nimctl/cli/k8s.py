@@ -63,19 +63,13 @@ def render(
     from nimctl.cli.output import console
     from nimctl.k8s.render import RenderOptions, secret_commands, to_text
     from nimctl.k8s.render import render as render_resources
-    from nimctl.settings import load_settings, parse_env_pairs
+    from nimctl.settings import load_settings, settings_flags
 
     if output not in OUTPUT_FORMATS:
         raise ConfigError(f"invalid --output {output!r}", hint="use -o yaml or -o json")
-    flags = {
-        "container_name": name,
-        "image": image,
-        "gpus": gpus,
-        "shm_size": shm_size,
-        "max_images_per_prompt": max_images,
-        "env": parse_env_pairs(env),
-        "user": user,
-    }
+    flags = settings_flags(
+        name=name, image=image, gpus=gpus, shm_size=shm_size, max_images=max_images, env=env, user=user
+    )
     loaded = load_settings(flags, profile=profile)
     options = RenderOptions(
         namespace=namespace,

@@ -19,8 +19,8 @@ def logs(
     engine_url: opt.EngineUrl = None,
 ) -> None:
     """Print the NIM container's log (stdout and stderr, as the engine keeps it)."""
-    from nimctl.cli.common import target_name
     from nimctl.engine import Engine
+    from nimctl.targets import target_name
 
     engine = Engine.connect(url=engine_url)
     target = target_name(engine, name, profile)

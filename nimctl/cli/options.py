@@ -87,16 +87,3 @@ ModelProfile = Annotated[
     ),
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Also print the container's own output lines.")]
-
-# option parameter -> setting, where the names differ
-_SETTING_OF_OPTION = {"name": "container_name", "max_images": "max_images_per_prompt"}
-
-
-def settings_flags(**options: object) -> dict[str, object]:
-    """The settings the container options given on the command line set (None: not given)."""
-    from nimctl.settings import parse_env_pairs
-
-    flags = {_SETTING_OF_OPTION.get(option, option): value for option, value in options.items()}
-    if "env" in flags:
-        flags["env"] = parse_env_pairs(flags["env"])  # type: ignore[arg-type]
-    return flags

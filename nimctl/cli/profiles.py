@@ -23,10 +23,10 @@ def profiles(
 
     from nimctl.cli.output import console, emit_json
     from nimctl.deploy import Reporter
-    from nimctl.settings import load_settings
+    from nimctl.settings import load_settings, settings_flags
     from nimctl.tasks import list_profiles
 
-    flags = opt.settings_flags(
+    flags = settings_flags(
         image=image, gpus=gpus, runtime=runtime, shm_size=shm_size, cache_dir=cache_dir, env=env, pull=pull, user=user
     )
     loaded = load_settings(flags, profile=profile)

@@ -4,7 +4,6 @@ Only typer is imported at module level; the smoke package (and through it openai
 command runs, so `nimctl --help` stays fast.
 """
 
-import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -52,40 +51,28 @@ def smoke(
     engine_url: EngineUrl = None,
 ) -> None:
     """Run smoke checks against a running NIM; exit 7 if any fails."""
+    from nimctl.api import smoke as run_smoke
     from nimctl.cli.output import console, emit_json
-    from nimctl.smoke import run_checks, select_checks
     from nimctl.smoke.report import render_table, write_junit
 
-    selected = select_checks(checks)  # a typo fails before any endpoint lookup
-    with contextlib.ExitStack() as stack:
-        if url is None:
-            from nimctl.cli.common import reach_endpoint
+    err = console()
+    with err.status("smoke checks…") as status:
 
-            endpoint = stack.enter_context(reach_endpoint(name, engine_url))  # a tunnel when the engine is remote
-            url = endpoint.url
-            model = model or endpoint.model or None  # the served name the container was started with
-            if max_images is None:
-                max_images = endpoint.max_images
-        if max_images is None:
-            from nimctl.container import DEFAULT_MAX_IMAGES
+        def show_progress(check: str) -> None:
+            status.update(f"smoke check [bold]{check}[/]…")
 
-            max_images = DEFAULT_MAX_IMAGES
-
-        err = console()
-        with err.status("smoke checks…") as status:
-
-            def show_progress(check: str) -> None:
-                status.update(f"smoke check [bold]{check}[/]…")
-
-            report = run_checks(
-                base_url=url,
-                model=model,
-                checks=selected,
-                max_images=max_images,
-                image_url=image_url,
-                timeout=timeout,
-                on_check_start=show_progress,
-            )
+        report = run_smoke(
+            url,
+            name=name,
+            model=model,
+            checks=checks,
+            max_images=max_images,
+            image_url=image_url,
+            timeout=timeout,
+            raise_on_failure=False,
+            engine_url=engine_url,
+            on_check_start=show_progress,
+        )
 
     render_table(report, err)
     if json_output:

@@ -49,11 +49,11 @@ def up(
     from nimctl.cli.output import console, emit_json
     from nimctl.deploy import Reporter, UpOptions
     from nimctl.deploy import up as deploy_up
-    from nimctl.settings import load_settings
+    from nimctl.settings import load_settings, settings_flags
 
     if no_smoke and smoke not in (None, "none"):
         raise ConfigError("--no-smoke contradicts --smoke " + smoke, hint="give one of them")
-    flags = opt.settings_flags(
+    flags = settings_flags(
         name=name,
         image=image,
         port=port,

@@ -388,7 +388,7 @@ def test_cli_rejects_unknown_check_names_with_exit_2(healthy_sim: SimHandle) -> 
 def test_cli_uses_the_deployment_endpoint_when_no_url_is_given(
     healthy_sim: SimHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nimctl.cli import common
+    from nimctl import targets as common
 
     asked = []
 

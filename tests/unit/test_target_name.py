@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nimctl.cli.common import target_name
+from nimctl.targets import target_name
 
 DEFAULT = "mistralai-mistral-small-4-119b-2603"
 

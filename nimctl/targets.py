@@ -1,4 +1,6 @@
-"""Helpers more than one command needs."""
+"""Which deployment a command means: the endpoint of a running one, or the container `logs`/`down` act on.
+
+Shared by the CLI and the Python API (not CLI-only: no typer here)."""
 
 from __future__ import annotations
 
