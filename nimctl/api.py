@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -144,6 +144,16 @@ def down(
         scope = load_profile(profile).name if profile is not None else None
         return deploy_down(engine, None, everything=True, timeout=timeout, profile=scope)
     return deploy_down(engine, target_name(engine, name, profile), everything=False, timeout=timeout)
+
+
+@contextlib.contextmanager
+def reach(url: str, *, engine_url: str | None = None) -> Iterator[str]:
+    """A URL this process can open for a NIM published at `url` on the engine's host: `url` itself
+    on a local engine, an SSH tunnel's local end (open for the `with` block) on a remote one."""
+    from nimctl.engine import Engine
+
+    with Engine.connect(url=engine_url).reach(url) as local:
+        yield local
 
 
 def status(name: str | None = None, *, engine_url: str | None = None) -> list[dict[str, Any]]:

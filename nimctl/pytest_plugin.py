@@ -24,7 +24,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -192,17 +192,21 @@ def nim(request: pytest.FixtureRequest) -> Iterator[Nim]:
     profile = config.getoption("nim_profile")
     timeout = config.getoption("nim_timeout")
     try:
-        name = load_settings({"timeout": timeout}, profile=profile).settings.container_name
+        settings = load_settings({"timeout": timeout}, profile=profile).settings
     except NimctlError as error:
         pytest.fail(failure_text(error), pytrace=False)
+    name = settings.container_name
     path = state_path(_run_dir(config), name)
     console = _progress_console(config)
     with shared_state(path) as state:
         if state.error:
             pytest.fail(state.error, pytrace=False)
-        endpoint = _converge(profile, timeout, state, console)
+        endpoint, root_url = _converge(profile, timeout, state, console)
     try:
-        yield endpoint
+        from nimctl import api
+
+        with api.reach(root_url, engine_url=settings.engine_url) as local:  # a tunnel to a remote engine's NIM
+            yield replace(endpoint, url=openai_base(local))
     finally:
         controller_waits = RUN_DIR_KEY in (getattr(config, "workerinput", None) or {})
         with shared_state(path) as state:
@@ -231,7 +235,8 @@ def nim_client(nim: Nim) -> Iterator[Any]:
         client.close()
 
 
-def _converge(profile: str | None, timeout: float | None, state: ShareState, console: Any) -> Nim:
+def _converge(profile: str | None, timeout: float | None, state: ShareState, console: Any) -> tuple[Nim, str]:
+    """The deployment, up and ready (reused, started or created), and its URL on the engine's host."""
     from nimctl import api
 
     try:
@@ -242,7 +247,8 @@ def _converge(profile: str | None, timeout: float | None, state: ShareState, con
         pytest.fail(state.error, pytrace=False)
     acquire(state, result.action)
     state.name, state.url, state.model = result.name, result.url, result.model
-    return Nim(url=openai_base(result.url), model=result.model, name=result.name, started=state.started)
+    nim = Nim(url=openai_base(result.url), model=result.model, name=result.name, started=state.started)
+    return nim, result.url
 
 
 def _external(url: str) -> Nim:
