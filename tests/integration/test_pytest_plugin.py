@@ -207,3 +207,17 @@ def test_nim_timeout_bounds_the_wait_for_readiness(pytester, plugin_env, docker_
     assert "exit code 6: the NIM was not ready in time" in output
     assert f"error: {plugin_env.name} was not ready after 3s" in output
     assert container(docker_client, plugin_env.name) is None
+
+
+def test_a_remote_engines_nim_is_reached_through_the_ssh_tunnel(pytester, plugin_env, ssh_engine, monkeypatch):
+    """DOCKER_HOST=ssh://...: the NIM stays on the engine host's loopback; `nim.url` is the tunnel's end."""
+    for key, value in ssh_engine.env().items():
+        monkeypatch.setenv(key, value)
+    Path(os.environ["NIMCTL_CACHE_DIR"]).mkdir()  # on the engine's host: nimctl never creates it remotely
+    pytester.makepyfile(test_uses_nim=USES_NIM)
+    result = run_inner(pytester, "--nim-profile", "sim", "test_uses_nim.py")
+    result.assert_outcomes(passed=2)  # the chat went through the tunnel
+    (record,) = [row for row in plugin_env.records() if row["name"] == plugin_env.name][:1]
+    local_port = int(record["url"].rsplit(":", 1)[1].split("/", 1)[0])
+    assert local_port != plugin_env.port  # not the published port: the tunnel's local end
+    assert record["started"] is True
