@@ -46,14 +46,18 @@ def up(
     json_output: opt.Json = False,
 ) -> None:
     """Start the NIM like NVIDIA's `docker run`, wait until it is ready, then smoke-test it."""
+    from nimctl.api import up as api_up
     from nimctl.cli.output import console, emit_json
-    from nimctl.deploy import Reporter, UpOptions
-    from nimctl.deploy import up as deploy_up
-    from nimctl.settings import load_settings, settings_flags
+    from nimctl.settings import parse_env_pairs
 
     if no_smoke and smoke not in (None, "none"):
         raise ConfigError("--no-smoke contradicts --smoke " + smoke, hint="give one of them")
-    flags = settings_flags(
+    out = console()
+    result = api_up(
+        profile,
+        force_recreate=force_recreate,
+        keep_on_failure=keep_on_failure,
+        console=out,
         name=name,
         image=image,
         port=port,
@@ -64,20 +68,13 @@ def up(
         shm_size=shm_size,
         cache_dir=cache_dir,
         max_images=max_images,
-        env=env,
+        env=parse_env_pairs(env),
         pull=pull,
         user=user,
         model_profile=model_profile,
         engine_url=engine_url,
         timeout=timeout,
         smoke="none" if no_smoke else smoke,
-    )
-    loaded = load_settings(flags, profile=profile)
-    out = console()
-    result = deploy_up(
-        loaded,
-        UpOptions(force_recreate=force_recreate, keep_on_failure=keep_on_failure, smoke=loaded.settings.smoke),
-        Reporter(out),
     )
     where = f" (on the engine's host; nimctl reached it via {result.via})" if result.via else ""
     out.print(
