@@ -158,10 +158,10 @@ def reach(url: str, *, engine_url: str | None = None) -> Iterator[str]:
 
 def status(name: str | None = None, *, engine_url: str | None = None) -> list[dict[str, Any]]:
     """`nimctl status --json`: one dict per nimctl container, readiness checked live."""
-    from nimctl.deploy import status as deploy_status
     from nimctl.engine import Engine
+    from nimctl.inventory import status as inventory_status
 
-    return deploy_status(Engine.connect(url=engine_url), name)
+    return inventory_status(Engine.connect(url=engine_url), name)
 
 
 def smoke(

@@ -7,7 +7,6 @@ model cache is never touched beyond creating the directory.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
 from collections.abc import Callable
@@ -37,7 +36,6 @@ from nimctl.errors import (
 )
 from nimctl.gpu_share import refuse_shared_gpus
 from nimctl.locking import deployment_lock
-from nimctl.nim_probe import NimReport, Target, probe_all
 from nimctl.plan import Action, Desired, Plan, conflict, conflict_hint, reconcile
 from nimctl.ports import ContainerWatch, EnginePort
 from nimctl.preflight import FAIL, WARN, ensure_cache_dir, pick_free_port, port_is_free, run_checks
@@ -50,7 +48,7 @@ from nimctl.readiness import (
     wait_until_ready,
 )
 from nimctl.settings import LoadedSettings, Settings
-from nimctl.spec import MODEL_PROFILE_ENV, ContainerSpec, build_spec, registry_of, split_reference, with_host_port
+from nimctl.spec import ContainerSpec, build_spec, registry_of, split_reference, with_host_port
 
 LOG_TAIL_LINES = 50
 GPU_LOCK = "_gpu-requests"  # not a valid container name, so no deployment's lock
@@ -172,7 +170,7 @@ def _up_locked(
     report.step(f"{spec.name}: {plan.action.value} ({plan.reason})")
 
     container_id: str | None = None
-    via = f"ssh tunnel to {engine.kind.ssh_host}" if engine.kind.ssh_host else None
+    via = engine.kind.via
     with engine.reach(spec.url) as local_url:  # a tunnel when remote, open through readiness and smoke
         try:
             container_id = _container_for(engine, plan, spec, existing.id if existing else None, settings)
@@ -465,39 +463,3 @@ def down(engine: EnginePort, name: str | None, everything: bool, timeout: int, p
         engine.stop_and_remove(info.id, timeout=timeout)
     return [info.name for info in targets]
 
-
-def status(engine: EnginePort, name: str | None = None) -> list[dict[str, Any]]:
-    """One row per nimctl container (the rows of `nimctl status --json`); running NIMs probed live, all at once."""
-    containers = engine.managed_containers(name)
-    running = [info for info in containers if info.running and info.url]
-    with contextlib.ExitStack() as tunnels:  # a remote engine's NIMs are probed through SSH tunnels
-        targets = [_target(info, tunnels.enter_context(engine.reach(info.url))) for info in running]
-        reports = dict(zip((info.id for info in running), probe_all(targets), strict=True))
-    via = f"ssh tunnel to {engine.kind.ssh_host}" if engine.kind.ssh_host else None
-    return [_status_row(info, reports.get(info.id), via) for info in containers]
-
-
-def _target(info: ContainerInfo, url: str) -> Target:
-    return Target(url, info.readiness_path, info.env.get(MODEL_PROFILE_ENV) or None)
-
-
-def _status_row(info: ContainerInfo, report: NimReport | None, via: str | None) -> dict[str, Any]:
-    uptime = info.uptime()
-    gpus = info.gpus
-    return {
-        "name": info.name,
-        "profile": info.profile,
-        "image": info.image,
-        "state": info.state,
-        "exit_code": info.exit_code,
-        "live": report is not None and report.live,
-        "ready": report is not None and report.ready,
-        "url": info.url,
-        "via": via,
-        "model": info.model,
-        "uptime_s": None if not info.running else round(uptime or 0.0, 1),
-        "gpus": gpus.normalized if gpus is not None else None,
-        "version": report.version if report else None,
-        "model_profile": report.model_profile if report else info.env.get(MODEL_PROFILE_ENV) or None,
-        "metrics": report.metrics if report else None,
-    }

@@ -50,6 +50,11 @@ class EngineKind:
         return parsed.hostname if parsed.scheme == "ssh" else None
 
     @property
+    def via(self) -> str | None:
+        """How nimctl reaches a NIM published on the engine's host: "ssh tunnel to HOST", or None (directly)."""
+        return f"ssh tunnel to {self.ssh_host}" if self.ssh_host else None
+
+    @property
     def is_local(self) -> bool:
         return self.url == "" or self.url.startswith(("unix://", "npipe://")) or self.url.startswith("/")
 

@@ -1,5 +1,5 @@
 """`nimctl status`: each nimctl container, its state, GPUs, live readiness, release, model profile and
-serving metrics (rows: deploy.status); `--watch` refreshes them in place until Ctrl-C."""
+serving metrics (rows: inventory.status); `--watch` refreshes them in place until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -97,8 +97,8 @@ def status(
 ) -> None:
     """List nimctl's containers: state, GPUs, ready (checked live), url, NIM release, model profile, metrics."""
     from nimctl.cli.output import console, emit_json
-    from nimctl.deploy import status as status_rows
     from nimctl.engine import Engine
+    from nimctl.inventory import status as status_rows
 
     engine = Engine.connect(url=engine_url)
     out = console()

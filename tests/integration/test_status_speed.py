@@ -6,8 +6,8 @@ import subprocess
 import sys
 import time
 
-from nimctl.deploy import status
 from nimctl.engine import Engine
+from nimctl.inventory import status
 
 DEPLOYMENTS = 10
 BUDGET_S = 0.5
@@ -39,7 +39,7 @@ def test_status_of_ten_deployments_is_quick(make_deployment, sim_image: str, cap
     with capsys.disabled():  # the measurement, for the record
         print(
             f"\nstatus of {len(rows)} deployments ({DEPLOYMENTS} of this test): "
-            f"deploy.status {', '.join(f'{t * 1000:.0f}' for t in timings)} ms; "
+            f"inventory.status {', '.join(f'{t * 1000:.0f}' for t in timings)} ms; "
             f"`nimctl status --json` process {cli_s * 1000:.0f} ms"
         )
     assert min(timings) < BUDGET_S
