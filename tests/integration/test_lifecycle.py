@@ -150,6 +150,7 @@ def test_profile_sim_works_without_gpu_or_key(tmp_path, sim_image: str, docker_c
 
 
 def test_logs_follow_streams_new_lines(deployment: Deployment) -> None:
+    import select
     import subprocess
     import sys
     import time
@@ -166,8 +167,15 @@ def test_logs_follow_streams_new_lines(deployment: Deployment) -> None:
         assert first.strip()
         time.sleep(0.3)
         urllib.request.urlopen(f"{deployment.url}/v1/models", timeout=5).read()  # the NIM logs this request
-        followed = process.stdout.readline()
-        assert "/v1/models" in followed
+        # other lines may come first (a readiness probe's access line written late): read on, bounded
+        followed: list[str] = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any("/v1/models" in line for line in followed):
+            ready, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            followed.append(process.stdout.readline())
+        assert any("/v1/models" in line for line in followed), followed
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -291,7 +291,8 @@ def test_access_log_lines_are_nim_shaped(sim, client):
         r"^INFO \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} h11_impl\.py\] 127\.0\.0\.1:\d+ - "
         r'"GET /v1/health/live\?probe=1 HTTP/1\.1" 200$'
     )
-    assert any(pattern.match(line) for line in sim.log_lines), sim.log_lines[-3:]
+    # written once the answer is sent, as uvicorn does: it may land a moment after the client has it
+    wait_for(lambda: any(pattern.match(line) for line in sim.log_lines), 5, f"the access line in {sim.log_lines[-3:]}")
     assert any(
         re.match(r"^INFO .* api_server\.py:1750\] Uvicorn running on http://127\.0\.0\.1:\d+ ", line)
         for line in sim.log_lines
