@@ -61,14 +61,18 @@ def holders(request: GpuRequest, name: str, others: Iterable[ContainerInfo]) -> 
     return found
 
 
+SHARE_HINT = "pick other devices (--gpus device=N), stop the holder (nimctl down --name ...), or pass --share-gpus"
+
+
+def describe_holders(request: GpuRequest, taken: list[Holder]) -> str:
+    """`gpus 2: GPU 1 held by nim-a (gpus device=1)`, naming the first holder and counting the rest."""
+    first = taken[0]
+    more = f" (and {len(taken) - 1} more: {', '.join(h.name for h in taken[1:])})" if len(taken) > 1 else ""
+    return f"gpus {request.normalized}: {first.devices} held by {first.name} (gpus {first.gpus.normalized}){more}"
+
+
 def refuse_shared_gpus(request: GpuRequest, name: str, others: Iterable[ContainerInfo]) -> None:
     """Raise PreflightFailed (exit 8) naming the holder when another container holds a claimed GPU."""
     taken = holders(request, name, others)
-    if not taken:
-        return
-    first = taken[0]
-    more = f" (and {len(taken) - 1} more: {', '.join(h.name for h in taken[1:])})" if len(taken) > 1 else ""
-    raise PreflightFailed(
-        f"preflight: gpus {request.normalized}: {first.devices} held by {first.name} (gpus {first.gpus.normalized}){more}",
-        hint="pick other devices (--gpus device=N), stop the holder (nimctl down --name ...), or pass --share-gpus",
-    )
+    if taken:
+        raise PreflightFailed(f"preflight: {describe_holders(request, taken)}", hint=SHARE_HINT)

@@ -280,6 +280,23 @@ def check_disk(settings: Settings) -> Check:
     return Check("free disk", PASS, f"{free_gb:.0f} GB free at {path}")
 
 
+def check_gpu_sharing(settings: Settings, engine: EnginePort | None) -> Check:
+    """Would `up` find its GPUs held by another nimctl container? (`up` refuses that unless --share-gpus)"""
+    from nimctl.gpu_share import SHARE_HINT, describe_holders, holders
+
+    request = settings.gpu_request
+    if not request.wanted:
+        return Check("gpu sharing", SKIP, "no GPU requested (--gpus none)")
+    if engine is None:
+        return Check("gpu sharing", SKIP, "engine not reachable")
+    taken = holders(request, settings.container_name, engine.managed_containers())
+    if not taken:
+        return Check("gpu sharing", PASS, f"gpus {request.normalized}: no other nimctl container holds them")
+    if settings.share_gpus:
+        return Check("gpu sharing", WARN, describe_holders(request, taken) + "; shared (--share-gpus)", SHARE_HINT)
+    return Check("gpu sharing", FAIL, describe_holders(request, taken), SHARE_HINT)
+
+
 def run_checks(
     settings: Settings,
     engine: EnginePort | None,

@@ -167,11 +167,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return  # nothing requested `nim`
     if config.stash.get(_controller_key, False):
         from nimctl import api
+        from nimctl.settings import load_settings
 
+        settings = load_settings({}, profile=config.getoption("nim_profile")).settings  # the workers' engine
         for path in sorted(run_dir.glob("*.json")):
             with shared_state(path) as state:
                 if finish(state, keep=config.getoption("nim_keep")):
-                    api.down(state.name)
+                    api.down(state.name, timeout=settings.stop_timeout, engine_url=settings.engine_url)
                     state.started = False
     shutil.rmtree(run_dir, ignore_errors=True)
 
@@ -213,7 +215,7 @@ def nim(request: pytest.FixtureRequest) -> Iterator[Nim]:
             if release(state, keep=config.getoption("nim_keep"), controller_waits=controller_waits):
                 from nimctl import api
 
-                api.down(name)
+                api.down(name, timeout=settings.stop_timeout, engine_url=settings.engine_url)
                 state.started = False
                 if console is not None:
                     console.print(f"• {name}: removed (this test run started it; the model cache stays)")

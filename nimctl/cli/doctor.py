@@ -18,22 +18,22 @@ def doctor(
     engine_url: opt.EngineUrl = None,
     json_output: opt.Json = False,
 ) -> None:
-    """Check the machine before `up`: engine, GPU support, NGC key, cache dir, port, disk."""
+    """Check the machine before `up`: engine, GPU support, NGC key, cache dir, port, disk, GPUs held by other NIMs."""
     from nimctl.cli.output import console, emit_json
     from nimctl.engine import Engine
-    from nimctl.preflight import FAIL, check_engine, run_checks
-    from nimctl.settings import load_settings
+    from nimctl.preflight import FAIL, check_engine, check_gpu_sharing, run_checks
+    from nimctl.settings import load_settings, settings_flags
 
-    flags = {
-        "container_name": name,
-        "port": port,
-        "host": host,
-        "gpus": gpus,
-        "runtime": runtime,
-        "cache_dir": cache_dir,
-        "image": image,
-        "engine_url": engine_url,
-    }
+    flags = settings_flags(
+        name=name,
+        port=port,
+        host=host,
+        gpus=gpus,
+        runtime=runtime,
+        cache_dir=cache_dir,
+        image=image,
+        engine_url=engine_url,
+    )
     settings = load_settings(flags, profile=profile).settings
     engine_check, engine = check_engine(lambda: Engine.connect(url=settings.engine_url))
     held = False
@@ -49,6 +49,7 @@ def doctor(
             needs_pull=needs_pull and not settings.build,
             port_held_by_own_container=held,
         ),
+        check_gpu_sharing(settings, engine),
     ]
     if json_output:
         emit_json([check.to_dict() for check in checks])

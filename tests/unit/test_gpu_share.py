@@ -128,3 +128,22 @@ def test_a_holder_that_appeared_during_the_pull_is_seen_before_the_create(tmp_pa
     with pytest.raises(PreflightFailed, match="held by raced-in"):
         run_up(gpu_settings(tmp_path, "device=0"), engine)
     assert "create" not in engine.calls
+
+
+@pytest.mark.parametrize(
+    ("gpus", "share", "status", "detail"),
+    [
+        ("device=0,1", None, "fail", "gpus device=0,1: GPU 1 held by first-nim (gpus device=1)"),
+        ("device=0,1", True, "warn", "held by first-nim (gpus device=1); shared (--share-gpus)"),
+        ("device=2", None, "pass", "gpus device=2: no other nimctl container holds them"),
+        ("none", None, "skip", "no GPU requested"),
+    ],
+)
+def test_doctor_reports_gpus_another_nim_holds(tmp_path: Path, gpus: str, share, status: str, detail: str) -> None:
+    from nimctl.preflight import check_gpu_sharing
+
+    engine = FakeEngine(held("first-nim", "device=1"))
+    check = check_gpu_sharing(gpu_settings(tmp_path, gpus, share).settings, engine)
+    assert (check.name, check.status) == ("gpu sharing", status)
+    assert detail in check.detail
+    assert ("--share-gpus" in check.hint) == (status in ("fail", "warn"))
