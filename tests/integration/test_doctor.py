@@ -17,7 +17,15 @@ def test_doctor_passes_on_this_engine(deployment: Deployment) -> None:
     result = deployment.nimctl("doctor", "--profile", str(deployment.profile), "--port", str(deployment.port), "--json")
     assert result.returncode == 0, repr(result)
     checks = checks_of(result)
-    assert set(checks) == {"docker engine", "gpu support", "ngc key", "cache dir", "host port", "free disk"}
+    assert set(checks) == {
+        "docker engine",
+        "gpu support",
+        "ngc key",
+        "cache dir",
+        "host port",
+        "free disk",
+        "gpu sharing",
+    }
     assert checks["docker engine"]["status"] == "pass"
     # the nvidia runtime is registered, but that is no evidence of a GPU: a pass needs nvidia-smi's
     # list from the image (if another test pulled it here), else it "cannot verify" (test_gpu_check.py)

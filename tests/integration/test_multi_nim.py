@@ -131,3 +131,16 @@ def test_status_watch_refreshes_until_ctrl_c(sim_deployment_factory) -> None:
     snapshots = [line for line in err.splitlines() if line.startswith(deployment.name)]
     assert len(snapshots) >= 3 and "yes" in snapshots[0]
     assert snapshots[0].split()[-2] == "0/0" and snapshots[-1].split()[-2] != "0/0"  # tokens in/out moved
+
+
+def test_doctor_names_the_nim_that_holds_the_gpus(sim_deployment_factory) -> None:
+    holder, newcomer = sim_deployment_factory(), sim_deployment_factory()
+    assert holder.up("--no-smoke", "--gpus", "device=1", "--share-gpus").returncode == 0
+    strict = {**newcomer.env, "NIMCTL_SHARE_GPUS": "false"}  # the harness shares GPUs by default
+    result = newcomer.nimctl("doctor", "--profile", str(newcomer.profile), "--gpus", "device=1", "--json", env=strict)
+    assert result.returncode == 8, repr(result)
+    sharing = {row["name"]: row for row in json.loads(result.stdout)}["gpu sharing"]
+    assert sharing["status"] == "fail" and "gpus device=1: GPU 1 held by" in sharing["detail"], sharing
+    assert holder.name in sharing["detail"] and "--share-gpus" in sharing["hint"]
+    free = newcomer.nimctl("doctor", "--profile", str(newcomer.profile), "--gpus", "device=7", "--json", env=strict)
+    assert {row["name"]: row for row in json.loads(free.stdout)}["gpu sharing"]["status"] == "pass", repr(free)
