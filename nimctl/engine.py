@@ -17,13 +17,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
-import docker
-import docker.errors
-from docker.types import DeviceRequest
-from docker.types import Mount as DockerMount
 from pydantic import SecretStr
 
 from nimctl.container import MANAGED_FILTER, ContainerInfo, OneOffResult
+from nimctl.docker_client import docker, enable_ssh
 from nimctl.engine_errors import engine_errors, scrub
 from nimctl.engine_kind import EngineKind, GpuMethod, cdi_devices
 from nimctl.errors import ConfigError, PullError, redact
@@ -47,6 +44,8 @@ class Engine:
     def connect(cls, timeout: float = 15.0, url: str | None = None) -> Engine:
         """`url` (--engine-url / NIMCTL_ENGINE_URL) wins over DOCKER_HOST; neither: the local socket."""
         url = url or os.environ.get("DOCKER_HOST", "")
+        if url.startswith("ssh://"):
+            enable_ssh()
         environment = {**os.environ, "DOCKER_HOST": url} if url else dict(os.environ)
         with engine_errors("connect", f"the container engine{f' at {url}' if url else ''}"):
             # use_ssh_client=False: paramiko, in-process; it reads ~/.ssh/config and known_hosts as
@@ -148,10 +147,10 @@ class Engine:
             return self._create_libpod(spec, environment, entrypoint)
         device_requests = []
         if spec.gpus.wanted and method is GpuMethod.CDI_REQUEST:
-            device_requests.append(DeviceRequest(driver="cdi", device_ids=cdi_devices(spec.gpus)))
+            device_requests.append(docker.types.DeviceRequest(driver="cdi", device_ids=cdi_devices(spec.gpus)))
         elif spec.gpus.wanted:
             device_requests.append(
-                DeviceRequest(
+                docker.types.DeviceRequest(
                     count=spec.gpus.count if not spec.gpus.device_ids else None,
                     device_ids=list(spec.gpus.device_ids) or None,
                     capabilities=[["gpu"]],
@@ -162,7 +161,7 @@ class Engine:
             device_requests=device_requests or None,
             shm_size=spec.shm_size,
             mounts=[
-                DockerMount(target=m.target, source=str(m.source), type="bind", read_only=m.read_only)
+                docker.types.Mount(target=m.target, source=str(m.source), type="bind", read_only=m.read_only)
                 for m in spec.mounts
             ],
             port_bindings={p.container_port: (p.host_ip, p.host_port) for p in spec.ports},

@@ -7,13 +7,14 @@ action (connect, login, pull, create, start, remove, query) and the engine's ans
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import docker.errors
 import requests.exceptions
 from pydantic import SecretStr
 
+from nimctl.docker_client import docker
 from nimctl.errors import (
     ConfigError,
     ContainerExited,
@@ -31,12 +32,15 @@ SSH_HINT = (
     "check `ssh user@host docker version` works: the key, ~/.ssh/known_hosts (ssh-keyscan), the user's docker access"
 )
 
-try:  # docker[ssh]: ssh:// engines go through paramiko, whose failures are not docker-py's
+
+
+def _ssh_errors() -> tuple[type[Exception], ...]:
+    """paramiko's failures (ssh:// engines go through it; they are not docker-py's), once it is loaded."""
+    if "paramiko" not in sys.modules:  # only an ssh:// connect loads it (docker_client.enable_ssh)
+        return ()
     from paramiko.ssh_exception import NoValidConnectionsError, SSHException
 
-    SSH_ERRORS: tuple[type[Exception], ...] = (SSHException, NoValidConnectionsError)
-except ImportError:  # pragma: no cover - paramiko is a dependency; without it ssh:// fails in docker-py
-    SSH_ERRORS = ()
+    return (SSHException, NoValidConnectionsError)
 
 
 @contextmanager
@@ -51,7 +55,7 @@ def engine_errors(action: str, what: str, secret: SecretStr | None = None) -> It
         raise _api_error(action, what, exc, secret) from None
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         raise _connection_error(action, what, exc) from None
-    except SSH_ERRORS as exc:
+    except _ssh_errors() as exc:
         raise EngineUnreachable(f"cannot reach {what} over ssh: {one_line(str(exc), 160)}", hint=SSH_HINT) from None
 
 

@@ -88,7 +88,7 @@ class GpuRequest:
             return cls(count=-1)
         if lowered in ("none", "0", ""):
             return cls(count=None)
-        if lowered.isdigit():  # a bare number is a count, as in docker
+        if re.fullmatch(r"[0-9]+", lowered):  # a bare number is a count, as in docker (ASCII digits: "²" is not one)
             return cls(count=int(lowered))
         listed = value[len("device=") :] if lowered.startswith("device=") else value
         ids = tuple(part.strip() for part in listed.split(","))

@@ -18,8 +18,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-import docker
-import docker.errors
+from nimctl.docker_client import docker
 
 SIM_IMAGE = "nimctl-sim:latest"
 HASH_LABEL = "io.nimctl.sim.hash"

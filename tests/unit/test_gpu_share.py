@@ -32,7 +32,7 @@ def test_parse_and_normalize(text: str, count: int | None, ids: tuple, normalize
     assert GpuRequest.parse(request.normalized) == request  # the label reads back as the same request
 
 
-@pytest.mark.parametrize("text", ["device=", "device=a", "lots", "device=1;2"])
+@pytest.mark.parametrize("text", ["device=", "device=a", "lots", "device=1;2", "²"])  # "²".isdigit() is True
 def test_bad_selections_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="not a GPU selection"):
         GpuRequest.parse(text)
