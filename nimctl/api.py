@@ -94,6 +94,7 @@ def up(
     *,
     force_recreate: bool = False,
     keep_on_failure: bool = False,
+    junit_xml: str | Path | None = None,
     console: Any = None,
     environ: Mapping[str, str] | None = None,
     **options: Any,
@@ -101,16 +102,24 @@ def up(
     """`nimctl up`: converge on a running, ready NIM (reuse, start or create) and return its UpResult.
 
     `options` are `up_flags`' keywords (name, port, timeout, smoke, settings, ...). `environ`
-    replaces os.environ as the environment layer of the settings.
+    replaces os.environ as the environment layer of the settings. `junit_xml` also writes the
+    smoke suite's report there (a smoke suite must run).
     """
     from nimctl.deploy import Reporter, UpOptions
     from nimctl.deploy import up as deploy_up
     from nimctl.settings import load_settings
 
     loaded = load_settings(up_flags(**options), profile=profile, environ=environ)
+    if junit_xml is not None and loaded.settings.smoke == "none":
+        raise ConfigError("a JUnit report needs a smoke suite, and smoke is 'none'", hint="use --smoke quick or full")
     return deploy_up(
         loaded,
-        UpOptions(force_recreate=force_recreate, keep_on_failure=keep_on_failure, smoke=loaded.settings.smoke),
+        UpOptions(
+            force_recreate=force_recreate,
+            keep_on_failure=keep_on_failure,
+            smoke=loaded.settings.smoke,
+            junit_xml=Path(junit_xml) if junit_xml is not None else None,
+        ),
         Reporter(console if console is not None else _quiet_console()),
     )
 

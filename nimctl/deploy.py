@@ -77,6 +77,7 @@ class UpOptions:
     force_recreate: bool = False
     keep_on_failure: bool = False
     smoke: str = "quick"  # quick | full | none
+    junit_xml: Path | None = None  # also write the smoke report here (JUnit XML), passed or failed
 
 
 @dataclass
@@ -197,7 +198,7 @@ def _up_locked(
             via=via,
         )
         if options.smoke != "none":
-            result.smoke = _smoke(spec, settings, options.smoke, report, local_url)
+            result.smoke = _smoke(spec, settings, options, report, local_url)
     return result
 
 
@@ -425,11 +426,12 @@ def save_log(directory: Path, name: str, text: str) -> Path:
     return path
 
 
-def _smoke(spec: ContainerSpec, settings: Settings, suite: str, report: Reporter, url: str) -> dict:
+def _smoke(spec: ContainerSpec, settings: Settings, options: UpOptions, report: Reporter, url: str) -> dict:
     from nimctl.smoke import ALL_CHECKS, QUICK_CHECKS
     from nimctl.smoke import run_checks as run_smoke
-    from nimctl.smoke.report import render_table
+    from nimctl.smoke.report import render_table, write_junit
 
+    suite = options.smoke
     checks = ALL_CHECKS if suite == "full" else QUICK_CHECKS
     report.step(f"smoke test ({suite}): {', '.join(checks)}")
     smoke_report = run_smoke(
@@ -441,6 +443,9 @@ def _smoke(spec: ContainerSpec, settings: Settings, suite: str, report: Reporter
         timeout=60.0,
     )
     render_table(smoke_report, report.console)
+    if options.junit_xml is not None:  # before a failure is raised: CI wants the report most then
+        write_junit(smoke_report, options.junit_xml)
+        report.step(f"smoke report (JUnit XML) written to {options.junit_xml}")
     failure = smoke_report.failure()
     if failure is not None:
         failure.hint = f"the NIM stays up at {spec.url}; rerun the checks with `nimctl smoke --name {spec.name}`"

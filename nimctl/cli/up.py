@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -43,6 +44,10 @@ def up(
     keep_on_failure: Annotated[
         bool, typer.Option("--keep-on-failure", help="Keep a container that failed to start, for debugging.")
     ] = False,
+    junit_xml: Annotated[
+        Optional[Path],
+        typer.Option("--junit-xml", help="Also write the smoke suite's report as a JUnit XML file.", dir_okay=False),
+    ] = None,
     json_output: opt.Json = False,
 ) -> None:
     """Start the NIM like NVIDIA's `docker run`, wait until it is ready, then smoke-test it."""
@@ -57,6 +62,7 @@ def up(
         profile,
         force_recreate=force_recreate,
         keep_on_failure=keep_on_failure,
+        junit_xml=junit_xml,
         console=out,
         name=name,
         image=image,
