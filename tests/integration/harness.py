@@ -232,3 +232,13 @@ class SimDeployment:
     url: str
     model: str
     name: str
+
+
+def read_until_waiting(process: subprocess.Popen) -> str:
+    """A spawned `up`'s stderr up to the line saying it waits for readiness (its phase line)."""
+    seen = ""
+    for line in process.stderr:
+        seen += line
+        if ": live" in line or ": starting" in line:
+            break
+    return seen

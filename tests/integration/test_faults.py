@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import Deployment, Registry, free_port, run_nimctl, start_registry
+from tests.integration.harness import Deployment, Registry, free_port, read_until_waiting, run_nimctl, start_registry
 
 CACHE_FILE = "weights/model.safetensors"
 
@@ -162,11 +162,7 @@ def test_interrupt_during_the_wait_removes_the_container(
     deployment = make_deployment(registry_image, env={"SIM_STARTUP_DELAY": "120"})
     cache = seed_cache(deployment)
     process = deployment.spawn_up("--no-smoke", stderr=subprocess.PIPE)
-    seen = ""
-    for line in process.stderr:  # wait until it is waiting for readiness
-        seen += line
-        if ": live" in line or ": starting" in line:
-            break
+    seen = read_until_waiting(process)
     process.send_signal(sig)
     rest = process.stderr.read()
     assert process.wait(timeout=30) == 130, seen + rest

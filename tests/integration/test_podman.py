@@ -16,6 +16,7 @@ import uuid
 import docker.errors
 
 from tests.integration.engines import containers_named, env_of
+from tests.integration.harness import read_until_waiting
 
 
 def test_lifecycle_on_podman(make_podman_deployment, podman_sim_image: str, podman_client) -> None:
@@ -83,11 +84,7 @@ def test_crash_is_noticed_at_once_on_podman(make_podman_deployment, podman_sim_i
 def test_ctrl_c_on_podman_removes_the_container(make_podman_deployment, podman_sim_image: str, podman_client) -> None:
     deployment = make_podman_deployment(podman_sim_image, env={"SIM_STARTUP_DELAY": "120"})
     process = deployment.spawn_up("--no-smoke", stderr=subprocess.PIPE)
-    seen = ""
-    for line in process.stderr:  # wait until it is waiting for readiness
-        seen += line
-        if ": live" in line or ": starting" in line:
-            break
+    seen = read_until_waiting(process)
     process.send_signal(signal.SIGINT)
     rest = process.stderr.read()
     assert process.wait(timeout=30) == 130, seen + rest
