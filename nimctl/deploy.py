@@ -47,7 +47,7 @@ from nimctl.readiness import (
     NotReadyInTime,
     wait_until_ready,
 )
-from nimctl.settings import LoadedSettings, Settings
+from nimctl.settings import WILDCARD_HOSTS, LoadedSettings, Settings
 from nimctl.spec import ContainerSpec, build_spec, registry_of, split_reference, with_host_port
 
 LOG_TAIL_LINES = 50
@@ -141,7 +141,7 @@ def _up_locked(
     observed = existing.observed if existing else None
     if observed is not None and (reason := conflict(observed, spec.profile, force_recreate=options.force_recreate)):
         raise ConfigError(reason, hint=conflict_hint(observed))
-    if settings.host in ("0.0.0.0", "", "::"):
+    if settings.host in WILDCARD_HOSTS:
         report.warn(
             f"publishing on {settings.host or 'all interfaces'}: anyone who reaches this host can use the NIM (it has no auth)"
         )

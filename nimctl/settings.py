@@ -53,9 +53,12 @@ def parse_size(text: str | int) -> int:
 _DEVICE_ID = re.compile(r"[0-9]+|GPU-[0-9a-fA-F-]+")
 
 
+WILDCARD_HOSTS = ("0.0.0.0", "", "::")  # publish on every interface (a NIM has no auth: `up` warns)
+
+
 def host_url(host: str, port: int | str) -> str:
     """The URL a published port answers on from this host."""
-    reachable = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    reachable = "127.0.0.1" if host in WILDCARD_HOSTS else host
     return f"http://{reachable}:{port}"
 
 

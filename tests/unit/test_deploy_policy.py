@@ -351,14 +351,6 @@ def test_a_foreign_container_of_that_name_is_never_touched(tmp_path: Path) -> No
 
 
 @pytest.fixture
-def health() -> Iterator[HealthServer]:
-    server = HealthServer()
-    server.ready = True
-    yield server
-    server.server.shutdown()
-
-
-@pytest.fixture
 def plans(monkeypatch: pytest.MonkeyPatch) -> list[Plan]:
     """Every plan `up` makes (it must make one)."""
     made: list[Plan] = []
@@ -373,21 +365,21 @@ def plans(monkeypatch: pytest.MonkeyPatch) -> list[Plan]:
 
 
 def test_running_unchanged_deployment_skips_preflight_and_plans_once(
-    tmp_path: Path, health: HealthServer, plans: list[Plan]
+    tmp_path: Path, ready_nim: HealthServer, plans: list[Plan]
 ) -> None:
     # a GPU request: preflight would run nvidia-smi in a throwaway container (list_gpus)
-    loaded = sim_settings(tmp_path, port=int(health.url.rsplit(":", 1)[1]), timeout=5, gpus="1")
+    loaded = sim_settings(tmp_path, port=int(ready_nim.url.rsplit(":", 1)[1]), timeout=5, gpus="1")
     engine = FakeEngine(container("policy-test", spec_labels(loaded), state="running"))
     result = run_up(loaded, engine)
-    assert result.action == "noop" and result.ready and result.url == health.url
+    assert result.action == "noop" and result.ready and result.url == ready_nim.url
     assert "list_gpus" not in engine.calls and "start" not in engine.calls and engine.removed == []
     assert len(plans) == 1
 
 
 def test_a_changed_deployment_runs_preflight_and_recreates(
-    tmp_path: Path, health: HealthServer, plans: list[Plan]
+    tmp_path: Path, ready_nim: HealthServer, plans: list[Plan]
 ) -> None:
-    loaded = sim_settings(tmp_path, port=int(health.url.rsplit(":", 1)[1]), timeout=5, gpus="1")
+    loaded = sim_settings(tmp_path, port=int(ready_nim.url.rsplit(":", 1)[1]), timeout=5, gpus="1")
     old_labels = {**spec_labels(loaded), LABEL_CONFIG_HASH: "an-older-config"}
     engine = FakeEngine(container("policy-test", old_labels, state="running"))
     result = run_up(loaded, engine)
@@ -415,8 +407,8 @@ def test_a_known_cause_in_the_log_becomes_the_message_and_the_hint(tmp_path: Pat
     assert failure.value.hint.startswith("run `nimctl profiles`") and "full log:" in failure.value.hint
 
 
-def test_publishing_on_every_interface_is_a_warned_choice(tmp_path: Path, health: HealthServer) -> None:
-    loaded = sim_settings(tmp_path, port=int(health.url.rsplit(":", 1)[1]), timeout=5, host="0.0.0.0")
+def test_publishing_on_every_interface_is_a_warned_choice(tmp_path: Path, ready_nim: HealthServer) -> None:
+    loaded = sim_settings(tmp_path, port=int(ready_nim.url.rsplit(":", 1)[1]), timeout=5, host="0.0.0.0")
     report = Reporter(Console(file=io.StringIO(), width=300))
     engine = FakeEngine(container("policy-test", spec_labels(loaded), state="running"))  # the health server's port
     result = deploy.up(loaded, UpOptions(smoke="none"), report, connect=lambda: engine)
@@ -425,7 +417,7 @@ def test_publishing_on_every_interface_is_a_warned_choice(tmp_path: Path, health
     assert "warning: publishing on 0.0.0.0" in said and "no auth" in said
 
 
-def test_readiness_goes_through_the_engines_reach(tmp_path: Path, health: HealthServer) -> None:
+def test_readiness_goes_through_the_engines_reach(tmp_path: Path, ready_nim: HealthServer) -> None:
     """A remote engine's NIM is probed through reach() (the tunnel): here the spec's port has nothing."""
     loaded = sim_settings(tmp_path, port=free_port(), timeout=5)
     engine = FakeEngine(container("policy-test", spec_labels(loaded), state="running"))
@@ -435,7 +427,7 @@ def test_readiness_goes_through_the_engines_reach(tmp_path: Path, health: Health
     @contextlib.contextmanager
     def tunnel(url: str) -> Iterator[str]:
         reached.append(url)
-        yield health.url
+        yield ready_nim.url
 
     engine.reach = tunnel
     result = run_up(loaded, engine)

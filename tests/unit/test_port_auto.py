@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,14 +12,6 @@ from nimctl.settings import load_settings
 from nimctl.spec import build_spec, with_host_port
 from tests.unit.test_deploy_policy import FakeEngine, container, run_up, sim_settings, spec_labels
 from tests.unit.test_readiness import HealthServer
-
-
-@pytest.fixture
-def ready_nim() -> Iterator[HealthServer]:
-    server = HealthServer()
-    server.ready = True
-    yield server
-    server.server.shutdown()
 
 
 def auto_settings(tmp_path: Path, timeout: float = 5):
