@@ -21,6 +21,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from nimctl.container import ContainerInfo
 from nimctl.diagnosis import diagnose
 from nimctl.engine import Engine
+from nimctl.engine.port import ContainerWatch, EnginePort
 from nimctl.errors import (
     ConfigError,
     ContainerExited,
@@ -37,7 +38,6 @@ from nimctl.errors import (
 from nimctl.gpu_share import refuse_shared_gpus
 from nimctl.locking import deployment_lock
 from nimctl.plan import Action, Desired, Plan, conflict, conflict_hint, reconcile
-from nimctl.ports import ContainerWatch, EnginePort
 from nimctl.preflight import FAIL, WARN, ensure_cache_dir, pick_free_port, port_is_free, run_checks
 from nimctl.readiness import (
     ENGINE_GONE,
@@ -362,7 +362,7 @@ def _who_stopped_it(signals: ContainerWatch, what: str, settle: float = STOP_SET
 
 def _disturbed_error(name: str, what: str) -> NimctlError:
     if what == ENGINE_GONE:
-        from nimctl.engine_errors import UNREACHABLE_HINT
+        from nimctl.engine.errors import UNREACHABLE_HINT
 
         return EngineUnreachable(
             f"the Docker engine went away while waiting for {name}",

@@ -10,8 +10,8 @@ import contextlib
 from typing import Any
 
 from nimctl.container import ContainerInfo
+from nimctl.engine.port import EnginePort
 from nimctl.nim_probe import NimReport, Target, probe_all
-from nimctl.ports import EnginePort
 from nimctl.spec import MODEL_PROFILE_ENV
 
 

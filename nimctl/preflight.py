@@ -22,7 +22,7 @@ from nimctl.settings import Settings
 from nimctl.spec import registry_of
 
 if TYPE_CHECKING:
-    from nimctl.ports import EnginePort
+    from nimctl.engine.port import EnginePort
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
 

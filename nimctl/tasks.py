@@ -13,9 +13,9 @@ from nimctl.container import OneOffResult
 from nimctl.deploy import LOG_TAIL_LINES, Reporter, ensure_image
 from nimctl.diagnosis import diagnose
 from nimctl.engine import Engine
+from nimctl.engine.port import EnginePort
 from nimctl.errors import ContainerExited, Interrupted, NimctlError, RegistryAuthError
 from nimctl.model_profiles import ProfileListing, parse_profile_listing
-from nimctl.ports import EnginePort
 from nimctl.preflight import ensure_cache_dir
 from nimctl.settings import LoadedSettings
 from nimctl.spec import build_spec, oneoff_spec

@@ -18,7 +18,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from nimctl.docker_client import docker
+from nimctl.engine.docker_shims import docker
 
 SIM_IMAGE = "nimctl-sim:latest"
 HASH_LABEL = "io.nimctl.sim.hash"

@@ -23,7 +23,8 @@ from rich.console import Console
 from nimctl import deploy
 from nimctl.container import ContainerInfo, OneOffResult
 from nimctl.deploy import Reporter, UpOptions
-from nimctl.engine_kind import EngineKind
+from nimctl.engine.kind import EngineKind
+from nimctl.engine.port import EnginePort
 from nimctl.errors import (
     ConfigError,
     ContainerExited,
@@ -35,7 +36,6 @@ from nimctl.errors import (
     StoppedElsewhere,
 )
 from nimctl.plan import Plan
-from nimctl.ports import EnginePort
 from nimctl.settings import LoadedSettings, load_settings
 from nimctl.spec import LABEL_CONFIG_HASH, build_spec
 from tests.unit.test_readiness import HealthServer

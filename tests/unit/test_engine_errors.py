@@ -7,7 +7,7 @@ import pytest
 import requests
 from pydantic import SecretStr
 
-from nimctl.engine_errors import engine_errors
+from nimctl.engine.errors import engine_errors
 from nimctl.errors import (
     ConfigError,
     ContainerExited,

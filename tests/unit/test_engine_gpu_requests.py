@@ -14,7 +14,7 @@ import docker
 import pytest
 
 from nimctl.engine import Engine
-from nimctl.engine_kind import EngineKind
+from nimctl.engine.kind import EngineKind
 from nimctl.settings import load_settings
 from nimctl.spec import ContainerSpec, build_spec
 

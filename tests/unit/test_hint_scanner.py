@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from nimctl.watch import HintScanner
+from nimctl.engine.watch import HintScanner
 
 
 def frame(line: str) -> bytes:

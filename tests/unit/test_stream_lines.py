@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nimctl.watch import stream_lines
+from nimctl.engine.watch import stream_lines
 
 
 def test_chunks_split_mid_line_and_holding_several_lines() -> None:

@@ -13,8 +13,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from nimctl.engine.tunnel import ssh_tunnel
 from nimctl.errors import EngineUnreachable
-from nimctl.tunnel import ssh_tunnel
 
 
 class Hello(BaseHTTPRequestHandler):

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from pydantic import SecretStr
 
 from nimctl.container import ContainerInfo, OneOffResult
-from nimctl.engine_kind import EngineKind
+from nimctl.engine.kind import EngineKind
 from nimctl.readiness import Signals
 from nimctl.spec import ContainerSpec
 

@@ -16,7 +16,7 @@ from typing import Any
 class _ParamikoLater(importlib.abc.MetaPathFinder):
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
         if name == "paramiko" or name.startswith("paramiko."):
-            raise ImportError(f"{name}: loaded only for ssh:// engines (nimctl.docker_client.enable_ssh)")
+            raise ImportError(f"{name}: loaded only for ssh:// engines (nimctl.engine.docker_shims.enable_ssh)")
         return None
 
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import requests.exceptions
 from pydantic import SecretStr
 
-from nimctl.docker_client import docker
+from nimctl.engine.docker_shims import docker
 from nimctl.errors import (
     ConfigError,
     ContainerExited,

@@ -20,13 +20,13 @@ from typing import Any
 from pydantic import SecretStr
 
 from nimctl.container import MANAGED_FILTER, ContainerInfo, OneOffResult
-from nimctl.docker_client import docker, enable_ssh
-from nimctl.engine_errors import engine_errors, scrub
-from nimctl.engine_kind import EngineKind, GpuMethod, cdi_devices
+from nimctl.engine.docker_shims import docker, enable_ssh
+from nimctl.engine.errors import engine_errors, scrub
+from nimctl.engine.kind import EngineKind, GpuMethod, cdi_devices
+from nimctl.engine.watch import ContainerSignals, stream_lines
 from nimctl.errors import ConfigError, PullError, redact
 from nimctl.pull import classify_registry_error
 from nimctl.spec import ContainerSpec, split_reference
-from nimctl.watch import ContainerSignals, stream_lines
 
 NGC_USERNAME = "$oauthtoken"  # nvcr.io's fixed user name for API-key logins
 LIBPOD_CREATE = "/libpod/containers/create"  # podman's own API; docker-py's /v1.41 prefix is accepted
@@ -94,7 +94,7 @@ class Engine:
         """
         if self.kind.ssh_host is None or not url:
             return contextlib.nullcontext(url)
-        from nimctl.tunnel import ssh_tunnel
+        from nimctl.engine.tunnel import ssh_tunnel
 
         return ssh_tunnel(self.api, url)
 
