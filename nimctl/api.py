@@ -107,6 +107,7 @@ def up(
     """
     from nimctl.deploy import Reporter, UpOptions
     from nimctl.deploy import up as deploy_up
+    from nimctl.engine import connect
     from nimctl.settings import load_settings
 
     loaded = load_settings(up_flags(**options), profile=profile, environ=environ)
@@ -121,6 +122,7 @@ def up(
             junit_xml=Path(junit_xml) if junit_xml is not None else None,
         ),
         Reporter(console if console is not None else _quiet_console()),
+        connect=(lambda: connect(loaded, environ=environ)) if environ is not None else None,
     )
 
 
@@ -139,15 +141,15 @@ def down(
     profile only). The model cache is never touched.
     """
     from nimctl.deploy import down as deploy_down
-    from nimctl.engine import Engine
-    from nimctl.settings import load_profile
+    from nimctl.engine import connect
+    from nimctl.settings import load_profile, load_settings
     from nimctl.targets import target_name
 
     if name and everything:
         raise ConfigError("--name and --all exclude each other", hint="give one of them")
     if timeout < 0:
         raise ConfigError(f"timeout must be 0 or more, not {timeout}", hint="seconds the NIM gets to stop")
-    engine = Engine.connect(url=engine_url)
+    engine = connect(load_settings({"engine_url": engine_url}, profile=profile))
     if everything:
         # the profile label holds the profile's name (a file's stem), as `up` wrote it
         scope = load_profile(profile).name if profile is not None else None
@@ -156,21 +158,25 @@ def down(
 
 
 @contextlib.contextmanager
-def reach(url: str, *, engine_url: str | None = None) -> Iterator[str]:
+def reach(url: str, *, engine_url: str | None = None, profile: str | None = None) -> Iterator[str]:
     """A URL this process can open for a NIM published at `url` on the engine's host: `url` itself
     on a local engine, an SSH tunnel's local end (open for the `with` block) on a remote one."""
-    from nimctl.engine import Engine
+    from nimctl.engine import connect
+    from nimctl.settings import load_settings
 
-    with Engine.connect(url=engine_url).reach(url) as local:
+    with connect(load_settings({"engine_url": engine_url}, profile=profile)).reach(url) as local:
         yield local
 
 
-def status(name: str | None = None, *, engine_url: str | None = None) -> list[dict[str, Any]]:
+def status(
+    name: str | None = None, *, engine_url: str | None = None, profile: str | None = None
+) -> list[dict[str, Any]]:
     """`nimctl status --json`: one dict per nimctl container, readiness checked live."""
-    from nimctl.engine import Engine
+    from nimctl.engine import connect
     from nimctl.inventory import status as inventory_status
+    from nimctl.settings import load_settings
 
-    return inventory_status(Engine.connect(url=engine_url), name)
+    return inventory_status(connect(load_settings({"engine_url": engine_url}, profile=profile)), name)
 
 
 def smoke(
@@ -185,6 +191,7 @@ def smoke(
     raise_on_failure: bool = True,
     console: Any = None,
     engine_url: str | None = None,
+    profile: str | None = None,
     on_check_start: Callable[[str], None] | None = None,
 ) -> SmokeReport:
     """`nimctl smoke`: run the checks against `url` (server root) or a running nimctl container.
@@ -195,6 +202,7 @@ def smoke(
     `raise_on_failure=False`. With `console`, the result table is printed.
     """
     from nimctl.container import DEFAULT_MAX_IMAGES
+    from nimctl.settings import load_settings
     from nimctl.smoke import run_checks, select_checks
     from nimctl.targets import reach_endpoint
 
@@ -205,7 +213,8 @@ def smoke(
     selected = select_checks(checks)  # a typo fails before any endpoint lookup
     with contextlib.ExitStack() as stack:
         if url is None:
-            endpoint = stack.enter_context(reach_endpoint(name, engine_url))  # a tunnel when the engine is remote
+            loaded = load_settings({"engine_url": engine_url}, profile=profile)
+            endpoint = stack.enter_context(reach_endpoint(name, loaded))  # a tunnel when the engine is remote
             url = endpoint.url
             model = model or endpoint.model or None  # the served name the container was started with
             max_images = endpoint.max_images if max_images is None else max_images

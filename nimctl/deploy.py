@@ -20,7 +20,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from nimctl.container import ContainerInfo
 from nimctl.diagnosis import diagnose
-from nimctl.engine import Engine
+from nimctl.engine import connect as connect_engine
 from nimctl.engine.port import ContainerWatch, EnginePort
 from nimctl.errors import (
     ConfigError,
@@ -120,7 +120,7 @@ def up(
     if borrowed := loaded.generic_sources():
         # first, before anything can go wrong: such variables are often set for other purposes
         report.step(", ".join(f"{label} from ${variable}" for label, variable in borrowed))
-    engine = connect() if connect is not None else Engine.connect(url=settings.engine_url)
+    engine = connect() if connect is not None else connect_engine(loaded)
     with deployment_lock(
         spec.name,
         timeout=settings.timeout,
@@ -467,4 +467,3 @@ def down(engine: EnginePort, name: str | None, everything: bool, timeout: int, p
     for info in targets:
         engine.stop_and_remove(info.id, timeout=timeout)
     return [info.name for info in targets]
-

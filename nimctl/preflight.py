@@ -57,7 +57,8 @@ def check_engine(connect: Callable[[], EnginePort]) -> tuple[Check, EnginePort |
         version = engine.version()
     except EngineUnreachable as exc:
         return Check("docker engine", FAIL, exc.message, exc.hint or ""), None
-    return Check("docker engine", PASS, f"reachable: {version}"), engine
+    where = engine.choice
+    return Check("docker engine", PASS, f"reachable: {version}, {where.url} (from {where.source})"), engine
 
 
 GPU_LINE = re.compile(r"^GPU \d+: .+", re.MULTILINE)  # `nvidia-smi -L`: "GPU 0: <name> (UUID: GPU-...)"
@@ -121,7 +122,9 @@ def _gpus_in_container(settings: Settings, engine: EnginePort) -> Check:
     where = f"in a throwaway container of {spec.image} ({engine.kind.name})"
     try:
         code, output = engine.list_gpus(spec)
-    except NimctlError as exc:  # e.g. no GPU device driver, an unknown CDI device
+    except NimctlError as exc:  # e.g. no GPU device driver, an unknown CDI device, no nvidia-smi put in
+        if exc.message.startswith("the NVIDIA Container Toolkit"):  # the engine took the request: the toolkit did not
+            return Check("gpu support", FAIL, exc.message, exc.hint or _toolkit_hint(engine))
         return Check("gpu support", FAIL, f"the engine refused the GPU request: {exc.message}", _toolkit_hint(engine))
     return _gpu_verdict(code, output, where, _toolkit_hint(engine))
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nimctl.errors import ConfigError
+
+if TYPE_CHECKING:
+    from nimctl.settings import LoadedSettings
 
 
 @dataclass(frozen=True)
@@ -21,12 +24,13 @@ class Endpoint:
 
 
 @contextlib.contextmanager
-def reach_endpoint(name: str | None = None, engine_url: str | None = None) -> Iterator[Endpoint]:
-    """The endpoint of a running nimctl container (the one named, or the only one running), its URL
-    one this process can open: through an SSH tunnel, open for the `with` block, on a remote engine."""
-    from nimctl.engine import Engine
+def reach_endpoint(name: str | None, loaded: LoadedSettings) -> Iterator[Endpoint]:
+    """The endpoint of a running nimctl container (the one named, or the only one running) on the
+    engine `loaded` chooses, its URL one this process can open: through an SSH tunnel, open for the
+    `with` block, on a remote engine."""
+    from nimctl.engine import connect
 
-    engine = Engine.connect(url=engine_url)
+    engine = connect(loaded)
     running = [info for info in engine.managed_containers(name) if info.running]
     if not running:
         raise ConfigError(

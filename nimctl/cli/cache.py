@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -27,12 +27,14 @@ def prefetch(
     env: opt.EnvPairs = None,
     pull: opt.Pull = None,
     user: opt.User = None,
+    engine_url: opt.EngineUrl = None,
     json_output: opt.Json = False,
 ) -> None:
     """Run the image's `download-to-cache` into the cache dir, so a later `up` starts without downloading."""
     from nimctl.cache import human_size, list_cache
     from nimctl.cli.output import console, emit_json
     from nimctl.deploy import Reporter
+    from nimctl.engine import connect
     from nimctl.settings import load_settings, settings_flags
     from nimctl.tasks import prefetch as run_prefetch
 
@@ -48,16 +50,30 @@ def prefetch(
         env=env,
         pull=pull,
         user=user,
+        engine_url=engine_url,
     )
     loaded = load_settings(flags, profile=profile)
     out = console()
+    opened: list[Any] = []  # the engine the task ran on: a remote one's cache is not listed from here
+
+    def open_engine() -> Any:
+        opened.append(connect(loaded))
+        return opened[-1]
+
     # The image's own progress lines, as it prints them (a real NIM prints one per file fetched).
     run_prefetch(
         loaded,
         all_profiles,
         Reporter(out),
         lambda line: out.print(f"  {line}", highlight=False, markup=False, soft_wrap=True),
+        connect=open_engine,
     )
+    if opened and not opened[0].kind.is_local:
+        where = f"{loaded.settings.cache_dir} on the engine's host ({opened[0].kind.describe()})"
+        out.print(f"[bold green]prefetched[/] into {where}", highlight=False)
+        if json_output:
+            emit_json({"path": str(loaded.settings.cache_dir), "engine": opened[0].kind.describe(), "local": False})
+        return
     listing = list_cache(loaded.settings.cache_dir)
     out.print(
         f"[bold green]prefetched[/] into {listing.path}: {human_size(listing.total_bytes)} in the cache",

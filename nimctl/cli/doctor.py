@@ -20,7 +20,7 @@ def doctor(
 ) -> None:
     """Check the machine before `up`: engine, GPU support, NGC key, cache dir, port, disk, GPUs held by other NIMs."""
     from nimctl.cli.output import console, emit_json
-    from nimctl.engine import Engine
+    from nimctl.engine import connect
     from nimctl.preflight import FAIL, check_engine, check_gpu_sharing, run_checks
     from nimctl.settings import load_settings, settings_flags
 
@@ -34,8 +34,9 @@ def doctor(
         image=image,
         engine_url=engine_url,
     )
-    settings = load_settings(flags, profile=profile).settings
-    engine_check, engine = check_engine(lambda: Engine.connect(url=settings.engine_url))
+    loaded = load_settings(flags, profile=profile)
+    settings = loaded.settings
+    engine_check, engine = check_engine(lambda: connect(loaded))
     held = False
     if engine is not None:
         own = engine.inspect(settings.container_name)

@@ -19,10 +19,11 @@ def logs(
     engine_url: opt.EngineUrl = None,
 ) -> None:
     """Print the NIM container's log (stdout and stderr, as the engine keeps it)."""
-    from nimctl.engine import Engine
+    from nimctl.engine import connect
+    from nimctl.settings import load_settings
     from nimctl.targets import target_name
 
-    engine = Engine.connect(url=engine_url)
+    engine = connect(load_settings({"engine_url": engine_url}, profile=profile))
     target = target_name(engine, name, profile)
     info = engine.inspect(target)
     if info is None or not info.managed:

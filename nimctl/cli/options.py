@@ -71,9 +71,9 @@ EngineUrl = Annotated[
     Optional[str],
     typer.Option(
         "--engine-url",
-        envvar=f"{ENV_PREFIX}ENGINE_URL",
-        help="Engine API: unix:///run/podman/podman.sock (Podman), ssh://user@host (remote); "
-        f"default DOCKER_HOST, else the local Docker socket. \\[env: {ENV_PREFIX}ENGINE_URL]",
+        help="Engine API: unix:///run/podman/podman.sock (Podman), ssh://user@host (remote); default: the "
+        "profile's engine_url, DOCKER_HOST, DOCKER_CONTEXT, the docker config's current context, the local socket. "
+        f"\\[env: {ENV_PREFIX}ENGINE_URL]",
     ),
 ]
 User = Annotated[

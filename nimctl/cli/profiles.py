@@ -15,6 +15,7 @@ def profiles(
     env: opt.EnvPairs = None,
     pull: opt.Pull = None,
     user: opt.User = None,
+    engine_url: opt.EngineUrl = None,
     verbose: opt.Verbose = False,
     json_output: opt.Json = False,
 ) -> None:
@@ -27,7 +28,15 @@ def profiles(
     from nimctl.tasks import list_profiles
 
     flags = settings_flags(
-        image=image, gpus=gpus, runtime=runtime, shm_size=shm_size, cache_dir=cache_dir, env=env, pull=pull, user=user
+        image=image,
+        gpus=gpus,
+        runtime=runtime,
+        shm_size=shm_size,
+        cache_dir=cache_dir,
+        env=env,
+        pull=pull,
+        user=user,
+        engine_url=engine_url,
     )
     loaded = load_settings(flags, profile=profile)
     out = console()

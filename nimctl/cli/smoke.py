@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from nimctl.cli.options import EngineUrl, Json, Name
+from nimctl.cli.options import EngineUrl, Json, Name, Profile
 
 
 def smoke(
@@ -49,6 +49,7 @@ def smoke(
     ] = None,
     name: Name = None,  # the container to test when --url is not given
     engine_url: EngineUrl = None,
+    profile: Profile = None,
 ) -> None:
     """Run smoke checks against a running NIM; exit 7 if any fails."""
     from nimctl.api import smoke as run_smoke
@@ -71,6 +72,7 @@ def smoke(
             timeout=timeout,
             raise_on_failure=False,
             engine_url=engine_url,
+            profile=profile,
             on_check_start=show_progress,
         )
 

@@ -94,16 +94,18 @@ def status(
         float, typer.Option("--interval", help="Seconds between refreshes with --watch.", min=0.1)
     ] = 2.0,
     engine_url: opt.EngineUrl = None,
+    profile: opt.Profile = None,
 ) -> None:
     """List nimctl's containers: state, GPUs, ready (checked live), url, NIM release, model profile, metrics."""
     from nimctl.cli.output import console, emit_json
-    from nimctl.engine import Engine
+    from nimctl.engine import connect
     from nimctl.inventory import status as status_rows
+    from nimctl.settings import load_settings
 
-    engine = Engine.connect(url=engine_url)
+    engine = connect(load_settings({"engine_url": engine_url}, profile=profile))
     out = console()
     if not json_output:
-        out.print(f"engine: {engine.kind.describe()}", highlight=False)
+        out.print(f"engine: {engine.kind.describe()} (from {engine.choice.source})", highlight=False)
 
     def show() -> Any:
         """Fetch the rows once: JSON goes to stdout (and the table nowhere), else the table to render."""

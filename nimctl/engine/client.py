@@ -1,10 +1,12 @@
 """The container engine, through docker-py: the only place a client is made and called.
 
 Docker or Podman (through its Docker-compatible API), local or over SSH (`ssh://user@host`,
-docker-py's paramiko transport). Thin on purpose: it executes what plan/spec decided and reports
-what the engine says. Its helpers: engine_kind.py (which engine, how it takes GPUs), container.py
-(the inspect record), engine_errors.py (docker-py's exceptions → nimctl's), watch.py (the
-events/logs follower of a starting container), tunnel.py (the SSH tunnel to a remote NIM).
+through the `ssh` binary as the docker CLI does: docker_shims). `connect(loaded)` chooses the
+engine as the docker CLI would (choice.py) and opens it. Thin on purpose: it executes what
+plan/spec decided and reports what the engine says. Its helpers in this package: kind.py (which
+engine, how it takes GPUs), errors.py (docker-py's exceptions → nimctl's), watch.py (the
+events/logs follower of a starting container), tunnel.py (the SSH tunnel to a remote NIM),
+simulator_build.py (the simulator image build).
 """
 
 from __future__ import annotations
@@ -13,14 +15,15 @@ import contextlib
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
 from nimctl.container import MANAGED_FILTER, ContainerInfo, OneOffResult
-from nimctl.engine.docker_shims import docker, enable_ssh
+from nimctl.engine.choice import EngineChoice, TlsFiles, choose_engine
+from nimctl.engine.docker_shims import docker, make_client
 from nimctl.engine.errors import engine_errors, scrub
 from nimctl.engine.kind import EngineKind, GpuMethod, cdi_devices
 from nimctl.engine.watch import ContainerSignals, stream_lines
@@ -28,31 +31,47 @@ from nimctl.errors import ConfigError, PullError, redact
 from nimctl.pull import classify_registry_error
 from nimctl.spec import ContainerSpec, split_reference
 
+if TYPE_CHECKING:
+    from nimctl.settings import LoadedSettings
+
 NGC_USERNAME = "$oauthtoken"  # nvcr.io's fixed user name for API-key logins
 LIBPOD_CREATE = "/libpod/containers/create"  # podman's own API; docker-py's /v1.41 prefix is accepted
 GPU_PROBE_LABEL = "io.nimctl.gpu-probe"
 GPU_PROBE_COMMAND = ["nvidia-smi", "-L"]
 
 
+def connect(loaded: LoadedSettings, *, environ: Mapping[str, str] | None = None, timeout: float = 15.0) -> Engine:
+    """The engine the settings and the environment choose (choice.choose_engine), connected and asked its version.
+
+    An engine that does not answer is EngineUnreachable (exit 3) naming its URL and how it was
+    chosen; an unknown docker context is a ConfigError (exit 2).
+    """
+    environ = os.environ if environ is None else environ
+    choice = choose_engine(loaded.settings.engine_url, loaded.sources.get("engine_url", "default"), environ)
+    return Engine.open(choice, timeout=timeout)
+
+
+def _tls_config(tls: TlsFiles | None) -> Any:
+    if tls is None:
+        return None
+    return docker.tls.TLSConfig(client_cert=tls.client_cert, ca_cert=tls.ca_cert, verify=tls.verify)
+
+
 class Engine:
-    def __init__(self, client: docker.DockerClient, kind: EngineKind | None = None):
+    def __init__(self, client: docker.DockerClient, kind: EngineKind | None = None, choice: EngineChoice | None = None):
         self.client = client
         self.api = client.api
         self.kind = kind or EngineKind.from_version(self.api.version())
+        self.choice = choice or EngineChoice(url=self.kind.url, source="given")
 
     @classmethod
-    def connect(cls, timeout: float = 15.0, url: str | None = None) -> Engine:
-        """`url` (--engine-url / NIMCTL_ENGINE_URL) wins over DOCKER_HOST; neither: the local socket."""
-        url = url or os.environ.get("DOCKER_HOST", "")
-        if url.startswith("ssh://"):
-            enable_ssh()
-        environment = {**os.environ, "DOCKER_HOST": url} if url else dict(os.environ)
-        with engine_errors("connect", f"the container engine{f' at {url}' if url else ''}"):
-            # use_ssh_client=False: paramiko, in-process; it reads ~/.ssh/config and known_hosts as
-            # ssh does, needs no ssh binary, and its connection also carries our tunnels (tunnel.py)
-            client = docker.from_env(timeout=int(timeout), environment=environment, use_ssh_client=False)
+    def open(cls, choice: EngineChoice, timeout: float = 15.0) -> Engine:
+        """Connect to the engine `choice` names; ssh:// goes through the ssh binary (docker_shims)."""
+        what = f"the engine at {choice.url} (from {choice.source})"
+        with engine_errors("connect", what, unreachable_hint=choice.unreachable_hint()):
+            client = make_client(choice.url, _tls_config(choice.tls), timeout)
             answer = client.version()
-        return cls(client, EngineKind.from_version(answer, url))
+        return cls(client, EngineKind.from_version(answer, choice.url), choice)
 
     # --- observing -------------------------------------------------------------------------
 
@@ -96,7 +115,7 @@ class Engine:
             return contextlib.nullcontext(url)
         from nimctl.engine.tunnel import ssh_tunnel
 
-        return ssh_tunnel(self.api, url)
+        return ssh_tunnel(self.kind.url, url)
 
     # --- images ----------------------------------------------------------------------------
 
@@ -126,13 +145,13 @@ class Engine:
         return image_id
 
     def build_simulator(self, reference: str) -> str:
-        from nimctl.simulator.image import ensure_simulator_image
+        from nimctl.engine.simulator_build import ensure_simulator_image
 
         try:
-            image = ensure_simulator_image(self.client, tag=reference)
+            with engine_errors("build", reference):
+                return ensure_simulator_image(self.client, tag=reference).id
         except RuntimeError as exc:
             raise ConfigError(f"cannot build the simulator image: {exc}", hint="apt-get install python3.11") from None
-        return image.id
 
     # --- containers ------------------------------------------------------------------------
 

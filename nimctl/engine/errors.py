@@ -7,14 +7,14 @@ action (connect, login, pull, create, start, remove, query) and the engine's ans
 
 from __future__ import annotations
 
-import sys
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import requests.exceptions
 from pydantic import SecretStr
 
-from nimctl.engine.docker_shims import docker
+from nimctl.engine.docker_shims import SshFailed, docker
 from nimctl.errors import (
     ConfigError,
     ContainerExited,
@@ -27,36 +27,30 @@ from nimctl.errors import (
 from nimctl.pull import classify_registry_error, one_line
 
 REGISTRY_ACTIONS = ("login", "pull")
+GPU_PROBE_TOOL = "nvidia-smi"  # what the GPU check runs in its throwaway container (client.GPU_PROBE_COMMAND)
 UNREACHABLE_HINT = "start it (`sudo systemctl start docker`, or `dockerd &`) or point DOCKER_HOST at it"
-SSH_HINT = (
-    "check `ssh user@host docker version` works: the key, ~/.ssh/known_hosts (ssh-keyscan), the user's docker access"
+HOST_KEY_REFUSED = "host key verification failed"  # ssh's words for an unknown (or changed) host key
+HOST_KEY_HINT = (
+    "the engine host's key is not in your known_hosts: check it, then add it "
+    "(`ssh-keyscan -p PORT HOST >> ~/.ssh/known_hosts`), as `ssh HOST` would ask you to"
 )
 
 
-
-def _ssh_errors() -> tuple[type[Exception], ...]:
-    """paramiko's failures (ssh:// engines go through it; they are not docker-py's), once it is loaded."""
-    if "paramiko" not in sys.modules:  # only an ssh:// connect loads it (docker_client.enable_ssh)
-        return ()
-    from paramiko.ssh_exception import NoValidConnectionsError, SSHException
-
-    return (SSHException, NoValidConnectionsError)
-
-
 @contextmanager
-def engine_errors(action: str, what: str, secret: SecretStr | None = None) -> Iterator[None]:
+def engine_errors(
+    action: str, what: str, secret: SecretStr | None = None, unreachable_hint: str = UNREACHABLE_HINT
+) -> Iterator[None]:
     """Turn the engine's failures during `action` on `what` into the NimctlError a user can act on.
 
-    `secret` (the NGC key) is cut out of any engine text that ends up in a message.
+    `secret` (the NGC key) is cut out of any engine text that ends up in a message;
+    `unreachable_hint` is what to check when the engine does not answer (it depends on how it was chosen).
     """
     try:
         yield
     except docker.errors.APIError as exc:
-        raise _api_error(action, what, exc, secret) from None
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-        raise _connection_error(action, what, exc) from None
-    except _ssh_errors() as exc:
-        raise EngineUnreachable(f"cannot reach {what} over ssh: {one_line(str(exc), 160)}", hint=SSH_HINT) from None
+        raise _api_error(action, what, exc, secret, unreachable_hint) from None
+    except (docker.errors.DockerException, requests.exceptions.RequestException, SshFailed) as exc:
+        raise _connection_error(action, what, exc, unreachable_hint) from None
 
 
 def scrub(error: object, secret: SecretStr | None) -> str:
@@ -64,21 +58,35 @@ def scrub(error: object, secret: SecretStr | None) -> str:
     return redact(str(getattr(error, "explanation", None) or error), secret)
 
 
-def _connection_error(action: str, what: str, exc: Exception) -> NimctlError:
-    """The engine did not answer (or docker-py could not even build a client)."""
+def _connection_error(action: str, what: str, exc: Exception, hint: str = UNREACHABLE_HINT) -> NimctlError:
+    """The engine did not answer (or docker-py could not even build a client, or ssh failed)."""
     if action == "login":
         return TransientPullError(f"cannot reach the engine while logging in to {what}: {one_line(str(exc))}")
     if action == "pull":
         return TransientPullError(f"connection to the engine broke during the pull: {one_line(str(exc))}")
-    return EngineUnreachable(f"cannot reach the Docker engine: {one_line(str(exc), 160)}", hint=UNREACHABLE_HINT)
+    text = str(exc)
+    if HOST_KEY_REFUSED in text.lower():
+        hint = HOST_KEY_HINT
+    return EngineUnreachable(f"cannot reach {what}: {ssh_words(text) or one_line(text, 200)}", hint=hint)
 
 
-def _api_error(action: str, what: str, exc: docker.errors.APIError, secret: SecretStr | None) -> NimctlError:
+_SSH_WORDS = re.compile(r"(ssh exited -?\d+: .*?)(?:['\"]\)|$)")
+
+
+def ssh_words(text: str) -> str:
+    """ssh's own message inside docker-py/requests' wrapping ("ssh exited 255: ..."), if there is one."""
+    found = _SSH_WORDS.search(text)
+    return one_line(found.group(1), 240) if found else ""
+
+
+def _api_error(
+    action: str, what: str, exc: docker.errors.APIError, secret: SecretStr | None, hint: str = UNREACHABLE_HINT
+) -> NimctlError:
     """The engine answered with an error."""
     if action in REGISTRY_ACTIONS:
         return classify_registry_error(scrub(exc, secret), what, key_sent=secret is not None)
     if action in ("connect", "query"):  # e.g. a proxy in front of the socket answering 5xx
-        return _connection_error(action, what, exc)
+        return _connection_error(action, what, exc, hint)
     return container_error(action, what, exc)
 
 
@@ -95,6 +103,12 @@ def container_error(action: str, what: str, exc: docker.errors.APIError) -> Nimc
             f"the engine cannot give the GPUs asked for ({one_line(text, 160)})",
             hint="generate the CDI spec on the engine host (nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml), "
             "or ask for GPUs it lists (`nvidia-ctk cdi list`)",
+        )
+    if GPU_PROBE_TOOL in text and ("not found" in text or "no such file" in text.lower()):
+        return PreflightFailed(  # the runtime ran, but its hook left the probe without nvidia-smi
+            f"the NVIDIA Container Toolkit did not put {GPU_PROBE_TOOL} into the container ({one_line(text, 160)})",
+            hint="on the engine host, check the NVIDIA Container Toolkit: `nvidia-ctk runtime configure "
+            "--runtime=docker` and restart dockerd (podman: `nvidia-ctk cdi generate`), then `nimctl doctor`",
         )
     if "unknown or invalid runtime" in text or ("runtime" in text and "not found" in text):
         return PreflightFailed(

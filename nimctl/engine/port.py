@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from pydantic import SecretStr
 
 from nimctl.container import ContainerInfo, OneOffResult
+from nimctl.engine.choice import EngineChoice
 from nimctl.engine.kind import EngineKind
 from nimctl.readiness import Signals
 from nimctl.spec import ContainerSpec
@@ -30,6 +31,7 @@ class ContainerWatch(Signals, Protocol):
 
 class EnginePort(Protocol):
     kind: EngineKind
+    choice: EngineChoice  # which engine this is and how it was chosen (--engine-url, DOCKER_HOST, a context...)
 
     def inspect(self, name_or_id: str) -> ContainerInfo | None: ...
 

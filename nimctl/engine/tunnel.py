@@ -1,79 +1,73 @@
 """A local port forwarded to the remote engine host's loopback, for as long as a command needs it.
 
 A NIM has no auth, so on a remote engine its port stays bound to that host's 127.0.0.1; readiness
-probes, `status` and `smoke` reach it through this tunnel. It rides on the SSH connection
-docker-py's paramiko transport already holds (same user, keys, known_hosts), one `direct-tcpip`
-channel per accepted local connection.
+probes, `status` and `smoke` reach it through this tunnel: `ssh -N -L 127.0.0.1:LPORT:HOST:PORT`
+to the engine's host, the same `ssh` binary and ~/.ssh/config the engine connection uses
+(docker_shims.ssh_command), so host keys, ProxyJump, Port, User and IdentityFile apply alike.
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
-import threading
+import time
 from collections.abc import Iterator
-from typing import Any
 from urllib.parse import urlparse
 
+from nimctl.engine.docker_shims import SshProcess, ssh_command
 from nimctl.errors import EngineUnreachable
 
-CHUNK = 65536
+READY_SECONDS = 40.0  # ssh's ConnectTimeout (30 s) plus the forward's set-up
+PORT_ATTEMPTS = 3  # a port picked free may be taken before ssh binds it: pick again
 
 
-def _transport(api: Any) -> Any:
-    adapter = getattr(api, "_custom_adapter", None)
-    client = getattr(adapter, "ssh_client", None)
-    if client is None:
-        raise EngineUnreachable("the engine connection is not an SSH one", hint="use DOCKER_HOST=ssh://user@host")
-    if client.get_transport() is None or not client.get_transport().is_active():
-        adapter._connect()  # docker-py reconnects the same way before a request
-    return client.get_transport()
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
-def _pump(source: Any, target: Any) -> None:
+def _listening(port: int) -> bool:
     try:
-        while data := source.recv(CHUNK):
-            target.sendall(data)
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
     except OSError:
-        pass  # either side closed
-    finally:
-        for end in (source, target):
-            with contextlib.suppress(OSError):
-                end.close()
+        return False
 
 
-def _serve(listener: socket.socket, transport: Any, remote: tuple[str, int], stop: threading.Event) -> None:
-    while not stop.is_set():
-        try:
-            local, peer = listener.accept()
-        except OSError:
-            return  # listener closed: the tunnel is over
-        try:
-            channel = transport.open_channel("direct-tcpip", remote, peer, timeout=10)
-        except Exception:  # noqa: BLE001 - paramiko raises several kinds; the client sees a closed connection
-            local.close()
-            continue
-        for source, target in ((local, channel), (channel, local)):
-            threading.Thread(target=_pump, args=(source, target), daemon=True).start()
+def _start(ssh_url: str, remote: tuple[str, int]) -> tuple[SshProcess, int]:
+    complaint = ""
+    for _ in range(PORT_ATTEMPTS):
+        port = _free_port()
+        host = f"[{remote[0]}]" if ":" in remote[0] else remote[0]
+        forward = f"127.0.0.1:{port}:{host}:{remote[1]}"
+        ssh = SshProcess(ssh_command(ssh_url, "-N", "-o", "ExitOnForwardFailure=yes", "-L", forward))
+        deadline = time.monotonic() + READY_SECONDS
+        while ssh.proc.poll() is None and time.monotonic() < deadline:
+            if _listening(port):
+                return ssh, port
+            time.sleep(0.05)
+        complaint = ssh.complaint(wait=0.5) if ssh.proc.poll() is not None else "the forward did not open in time"
+        ssh.stop()
+        if "address already in use" not in complaint.lower():
+            break
+    raise EngineUnreachable(f"cannot open an ssh tunnel to {ssh_url}: {complaint}", hint=tunnel_hint(complaint))
+
+
+def tunnel_hint(complaint: str) -> str:
+    if "host key verification failed" in complaint.lower():
+        return "the engine host's key is not trusted: add it (`ssh-keyscan -p PORT HOST >> ~/.ssh/known_hosts`)"
+    return "check `ssh -N -L` works to the engine's host (AllowTcpForwarding in its sshd_config)"
 
 
 @contextlib.contextmanager
-def ssh_tunnel(api: Any, url: str) -> Iterator[str]:
-    """Yield `url` rewritten to a local ephemeral port that forwards to its host:port as the engine's host sees it."""
+def ssh_tunnel(ssh_url: str, url: str) -> Iterator[str]:
+    """Yield `url` rewritten to a local port that forwards, over ssh to `ssh_url`'s host, to the
+    host:port `url` names as that host sees it."""
     parsed = urlparse(url)
-    remote = (parsed.hostname or "127.0.0.1", parsed.port or 80)  # as seen from the engine's host
-    transport = _transport(api)
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    stop = threading.Event()
-    server = threading.Thread(target=_serve, args=(listener, transport, remote, stop), daemon=True)
-    server.start()
+    remote = (parsed.hostname or "127.0.0.1", parsed.port or 80)
+    ssh, port = _start(ssh_url, remote)
     try:
-        yield f"{parsed.scheme}://127.0.0.1:{listener.getsockname()[1]}"
+        yield f"{parsed.scheme}://127.0.0.1:{port}"
     finally:
-        stop.set()
-        with contextlib.suppress(OSError):
-            listener.shutdown(socket.SHUT_RDWR)
-        listener.close()
-        server.join(timeout=2)
+        ssh.stop()

@@ -4,7 +4,8 @@ No base image can be pulled on the machines nimctl is developed and tested on, s
 filesystem is assembled from the host: the interpreter, the shared libraries it and its extension
 modules link against (as `ldd` lists them, with the loader), a pruned standard library, a passwd
 entry for the non-root user, and the server package (`sim/`, stdlib only). It is sent to the
-engine as a tar build context.
+engine as a tar build context by nimctl.engine.simulator_build (the engine layer: the only docker-py
+user); this module is the recipe, its hash and the context, without docker-py.
 """
 
 from __future__ import annotations
@@ -15,10 +16,7 @@ import io
 import shutil
 import subprocess
 import tarfile
-import tempfile
 from pathlib import Path
-
-from nimctl.engine.docker_shims import docker
 
 SIM_IMAGE = "nimctl-sim:latest"
 HASH_LABEL = "io.nimctl.sim.hash"
@@ -87,7 +85,7 @@ def recipe_hash() -> str:
     return digest.hexdigest()
 
 
-def _require_host_python() -> None:
+def require_host_python() -> None:
     if not HOST_PYTHON.is_file() or not HOST_STDLIB.is_dir():
         raise RuntimeError(
             f"{HOST_PYTHON} (with {HOST_STDLIB}) is needed to build the simulator image: apt-get install python3.11"
@@ -154,7 +152,7 @@ def assemble_rootfs(rootfs: Path) -> None:
     smi.chmod(0o755)
 
 
-def _build_context(workdir: Path) -> io.BufferedReader:
+def build_context(workdir: Path) -> io.BufferedReader:
     """The tar build context: Dockerfile, rootfs/ and an empty cache/ (its owner set by COPY --chown)."""
     context = workdir / "context"
     assemble_rootfs(context / "rootfs")
@@ -167,42 +165,6 @@ def _build_context(workdir: Path) -> io.BufferedReader:
     return tar_path.open("rb")
 
 
-def build_simulator_image(client: docker.DockerClient, tag: str = SIM_IMAGE):
-    """Build (or rebuild) the simulator image; returns the docker-py Image."""
-    _require_host_python()
-    labels = {HASH_LABEL: recipe_hash(), TITLE_LABEL: IMAGE_TITLE}
-    with tempfile.TemporaryDirectory(prefix="nimctl-sim-build-") as workdir, _build_context(Path(workdir)) as context:
-        try:
-            image, _logs = client.images.build(
-                fileobj=context, custom_context=True, tag=tag, labels=labels, rm=True, forcerm=True, pull=False
-            )
-        except docker.errors.BuildError as err:
-            log = [str(entry.get("stream") or entry.get("error") or "").strip() for entry in err.build_log]
-            details = "\n".join(line for line in log if line)
-            raise RuntimeError(f"building {tag} failed: {err.msg}\n{details}") from err
-    return image
-
-
-def ensure_simulator_image(client: docker.DockerClient, tag: str = SIM_IMAGE):
-    """The simulator image, built only when it is missing or its recipe hash differs (sources or recipe changed)."""
-    try:
-        image = client.images.get(tag)
-    except docker.errors.ImageNotFound:
-        return build_simulator_image(client, tag)
-    if (image.labels or {}).get(HASH_LABEL) != recipe_hash():
-        return build_simulator_image(client, tag)
-    return image
-
-
-def main() -> None:  # pragma: no cover - convenience: python -m nimctl.simulator.image
-    import time
-
-    client = docker.from_env()
-    started = time.monotonic()
-    image = build_simulator_image(client)
-    size_mb = image.attrs["Size"] / 1e6
-    print(f"built {image.tags} {image.short_id} in {time.monotonic() - started:.1f} s, {size_mb:.1f} MB")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+def image_labels() -> dict[str, str]:
+    """The labels the built image carries: its recipe hash (ensure_simulator_image compares it) and a title."""
+    return {HASH_LABEL: recipe_hash(), TITLE_LABEL: IMAGE_TITLE}

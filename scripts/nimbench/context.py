@@ -70,7 +70,8 @@ class Bench:
         return env
 
     def prepare(self) -> None:
-        from nimctl.simulator.image import SIM_IMAGE, ensure_simulator_image
+        from nimctl.engine.simulator_build import ensure_simulator_image
+        from nimctl.simulator.image import SIM_IMAGE
 
         self.image = tomllib.loads(SIM_PROFILE.read_text()).get("image", SIM_IMAGE)
         log(f"simulator image {self.image}: building if missing")

@@ -49,7 +49,8 @@ def sim_image(docker_client) -> str:
     `nimctl-sim:latest` follows whichever checkout built it last (parallel runs from other
     worktrees rebuild it); the hash tag stays this code's image for the whole session.
     """
-    from nimctl.simulator.image import SIM_IMAGE, ensure_simulator_image, recipe_hash
+    from nimctl.engine.simulator_build import ensure_simulator_image
+    from nimctl.simulator.image import SIM_IMAGE, recipe_hash
 
     pinned = f"nimctl-sim-test:{recipe_hash()[:12]}"
     ensure_simulator_image(docker_client, tag=SIM_IMAGE).tag(pinned)
@@ -126,7 +127,8 @@ def podman_client():
 @pytest.fixture(scope="session")
 def podman_sim_image(podman_client) -> str:
     """This checkout's simulator image, built by podman itself (through the compat build API)."""
-    from nimctl.simulator.image import ensure_simulator_image, recipe_hash
+    from nimctl.engine.simulator_build import ensure_simulator_image
+    from nimctl.simulator.image import recipe_hash
 
     tag = f"nimctl-sim-test:{recipe_hash()[:12]}"
     ensure_simulator_image(podman_client, tag=tag)

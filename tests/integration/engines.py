@@ -21,10 +21,42 @@ class SshEngine:
     """Docker on this machine, reached the way an operator reaches a GPU box: over SSH."""
 
     url: str  # ssh://root@127.0.0.1:PORT
-    home: Path  # HOME for the client: .ssh/ with the key, its config and known_hosts
+    home: Path  # HOME for the client: .ssh/ with the key, its config and known_hosts; bin/ssh
+    port: int = 0
+    host_key: str = ""  # "ssh-ed25519 AAAA...": the line a known_hosts file holds for it
+    client_key: Path = Path()
 
-    def env(self) -> dict[str, str]:
-        return {"DOCKER_HOST": self.url, "HOME": str(self.home)}
+    def env(self, **extra: str) -> dict[str, str]:
+        return {"DOCKER_HOST": self.url, **client_env(self.home), **extra}
+
+
+def client_env(home: Path) -> dict[str, str]:
+    """HOME and PATH for a client whose ssh configuration is `home`/.ssh (see ssh_wrapper)."""
+    return {"HOME": str(home), "PATH": f"{home / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
+
+
+def ssh_wrapper(home: Path) -> None:
+    """`home`/bin/ssh: the real ssh reading `home`/.ssh/config.
+
+    OpenSSH takes ~ from the password database, not $HOME, so a test's HOME alone would leave it
+    reading root's own ~/.ssh. The wrapper stands for a user whose home is `home`; the config it
+    names keeps every file (known_hosts, keys) under `home` too.
+    """
+    (home / "bin").mkdir(exist_ok=True)
+    wrapper = home / "bin" / "ssh"
+    wrapper.write_text(f'#!/bin/sh\nexec {shutil.which("ssh") or "/usr/bin/ssh"} -F "$HOME/.ssh/config" "$@"\n')
+    wrapper.chmod(0o755)
+
+
+def client_defaults(home: Path, key: Path) -> str:
+    """The `Host *` block every test ssh config ends with: keys and known_hosts under `home` only."""
+    return (
+        "Host *\n"
+        f"  IdentityFile {key}\n"
+        f"  UserKnownHostsFile {home / '.ssh' / 'known_hosts'}\n"
+        "  GlobalKnownHostsFile /dev/null\n"
+        "  BatchMode yes\n"
+    )
 
 
 def _keygen(path: Path) -> None:
@@ -59,7 +91,8 @@ def start_sshd(workdir: Path) -> tuple[subprocess.Popen, SshEngine]:
     port = free_port()
     host_key = " ".join((workdir / "host_key.pub").read_text().split()[:2])
     (home / ".ssh" / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key}\n")
-    (home / ".ssh" / "config").write_text(f"Host 127.0.0.1\n  IdentityFile {client_key}\n")
+    (home / ".ssh" / "config").write_text(client_defaults(home, client_key))
+    ssh_wrapper(home)
     config = workdir / "sshd_config"
     config.write_text(
         "\n".join(
@@ -89,7 +122,10 @@ def start_sshd(workdir: Path) -> tuple[subprocess.Popen, SshEngine]:
             process.kill()
             unavailable(f"the test sshd did not start: {(workdir / 'sshd.log').read_text()[-500:]}")
         time.sleep(0.1)
-    return process, SshEngine(url=f"ssh://root@127.0.0.1:{port}", home=home)
+    engine = SshEngine(
+        url=f"ssh://root@127.0.0.1:{port}", home=home, port=port, host_key=host_key, client_key=client_key
+    )
+    return process, engine
 
 
 def containers_named(client, name: str) -> list:

@@ -17,14 +17,10 @@ import docker.types
 import httpx
 import pytest
 
+from nimctl.engine import simulator_build as build_module
+from nimctl.engine.simulator_build import build_simulator_image, ensure_simulator_image
 from nimctl.simulator import image as image_module
-from nimctl.simulator.image import (
-    HASH_LABEL,
-    SIM_IMAGE,
-    build_simulator_image,
-    ensure_simulator_image,
-    recipe_hash,
-)
+from nimctl.simulator.image import HASH_LABEL, SIM_IMAGE, recipe_hash
 from nimctl.simulator.sim import DEFAULT_MODEL
 
 pytestmark = pytest.mark.integration
@@ -151,13 +147,13 @@ def test_image_is_non_root_scratch_with_labels(sim_image):
 def test_ensure_builds_only_when_missing_or_stale(docker_client, sim_image, monkeypatch):
     tag = "nimctl-sim:ensure-test"
     builds: list[str] = []
-    real_build = image_module.build_simulator_image
+    real_build = build_module.build_simulator_image
 
     def counting_build(client, tag=SIM_IMAGE):
         builds.append(tag)
         return real_build(client, tag)
 
-    monkeypatch.setattr(image_module, "build_simulator_image", counting_build)
+    monkeypatch.setattr(build_module, "build_simulator_image", counting_build)
     try:
         first = ensure_simulator_image(docker_client, tag)  # missing: builds
         again = ensure_simulator_image(docker_client, tag)  # up to date: reuses

@@ -6,8 +6,9 @@ import subprocess
 import sys
 import time
 
-from nimctl.engine import Engine
+from nimctl.engine import connect
 from nimctl.inventory import status
+from nimctl.settings import load_settings
 
 DEPLOYMENTS = 10
 BUDGET_S = 0.5
@@ -22,7 +23,7 @@ def test_status_of_ten_deployments_is_quick(make_deployment, sim_image: str, cap
         assert process.returncode == 0, err
     names = {d.name for d in deployments}
 
-    engine = Engine.connect()
+    engine = connect(load_settings())
     timings, rows = [], []
     for _ in range(3):  # best of three: the engine and the 2 cores are shared with other checkouts
         started = time.perf_counter()

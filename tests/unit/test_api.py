@@ -19,10 +19,9 @@ def no_engine():
 
 @pytest.fixture
 def engine_forbidden(monkeypatch):
-    import nimctl.deploy  # noqa: F401 - binds deploy.up's default connect= to the real one, not the patch
     from nimctl.engine import Engine
 
-    monkeypatch.setattr(Engine, "connect", classmethod(lambda cls, *a, **k: no_engine()))
+    monkeypatch.setattr(Engine, "open", classmethod(lambda cls, *a, **k: no_engine()))
 
 
 def test_keywords_become_the_settings_the_cli_flags_set():

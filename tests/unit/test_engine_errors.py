@@ -7,6 +7,7 @@ import pytest
 import requests
 from pydantic import SecretStr
 
+from nimctl.engine.docker_shims import SshFailed
 from nimctl.engine.errors import engine_errors
 from nimctl.errors import (
     ConfigError,
@@ -90,11 +91,37 @@ def test_nimctl_errors_raised_inside_pass_through_untouched() -> None:
     assert caught.value is mine
 
 
-def test_ssh_failures_are_an_unreachable_engine() -> None:
-    import paramiko
+def test_an_unknown_host_key_says_ssh_keyscan() -> None:
+    # as docker-py wraps the ssh binary's failure (docker_shims.SshFailed) while asking the API version
+    ssh = SshFailed("ssh exited 255: Host key verification failed.")
+    wrapped = docker.errors.DockerException(
+        f"Error while fetching server API version: ('Connection aborted.', {ssh!r})"
+    )
+    error = translated("connect", "the engine at ssh://gpu-box (from DOCKER_HOST)", wrapped)
+    assert isinstance(error, EngineUnreachable) and error.exit_code == ExitCode.ENGINE_UNREACHABLE
+    assert error.message == (
+        "cannot reach the engine at ssh://gpu-box (from DOCKER_HOST): ssh exited 255: Host key verification failed."
+    )
+    assert "ssh-keyscan" in error.hint and "known_hosts" in error.hint
 
-    error = translated("connect", "the engine", paramiko.SSHException("Server '[h]:22' not found in known_hosts"))
-    assert isinstance(error, EngineUnreachable) and "over ssh" in error.message and "known_hosts" in error.hint
+
+def test_other_ssh_failures_keep_the_hint_for_how_the_engine_was_chosen() -> None:
+    with pytest.raises(EngineUnreachable) as caught, engine_errors("connect", "e", unreachable_hint="check X"):
+        raise SshFailed("ssh exited 255: ssh: Could not resolve hostname gpu-box: Name or service not known")
+    assert "Could not resolve hostname gpu-box" in caught.value.message and caught.value.hint == "check X"
+
+
+def test_no_nvidia_smi_in_the_gpu_check_container_names_the_toolkit() -> None:
+    text = (
+        "failed to create task for container: OCI runtime create failed: runc create failed: unable to start "
+        'container process: exec: "nvidia-smi": executable file not found in $PATH: unknown'
+    )
+    error = translated("start", "nim-gpu-probe", api_error(400, text))
+    assert isinstance(error, PreflightFailed)
+    assert error.message.startswith("the NVIDIA Container Toolkit did not put nvidia-smi into the container")
+    assert "no such runtime" not in error.message and "nvidia-ctk" in error.hint
+    podman = "executable file `nvidia-smi` not found in $PATH: No such file or directory: OCI runtime error"
+    assert "NVIDIA Container Toolkit" in translated("start", "probe", api_error(500, podman)).message
 
 
 def test_a_missing_bind_source_names_the_cache_directory() -> None:

@@ -1,76 +1,46 @@
-"""The SSH tunnel's forwarding, on a stand-in transport whose channels are plain TCP connections.
+"""The ssh command lines the engine connection and the tunnel run, and how a refused tunnel is reported.
 
-(tests/integration/test_ssh_engine.py runs it over a real sshd.)
+(tests/integration/test_ssh_engine.py runs both through real sshd's and ssh configurations.)
 """
 
 from __future__ import annotations
 
-import socket
-import threading
-import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import SimpleNamespace
+import stat
+from pathlib import Path
 
 import pytest
 
+from nimctl.engine.docker_shims import DIAL_STDIO, ssh_command
 from nimctl.engine.tunnel import ssh_tunnel
 from nimctl.errors import EngineUnreachable
 
 
-class Hello(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the http.server name
-        body = f"hello from {self.path}".encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("ssh://gpu-box", ["--", "gpu-box"]),  # user, port, keys: all from ~/.ssh/config, as `ssh gpu-box`
+        ("ssh://me@gpu-box", ["-l", "me", "--", "gpu-box"]),
+        ("ssh://me@10.0.0.5:2222", ["-l", "me", "-p", "2222", "--", "10.0.0.5"]),
+        ("ssh://[::1]:2200", ["-p", "2200", "--", "::1"]),
+    ],
+)
+def test_the_url_gives_only_what_it_names(url: str, expected: list[str]) -> None:
+    command = ssh_command(url)
+    assert command[0] == "ssh" and command[-2:] == expected[-2:]
+    named = [arg for arg in command[1:] if arg not in ("-o", "-T") and not arg.startswith("ConnectTimeout=")]
+    assert named == expected  # no StrictHostKeyChecking, UserKnownHostsFile...: those stay the user's
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+
+def test_the_engine_connection_runs_dial_stdio_after_the_host() -> None:
+    assert ssh_command("ssh://h", remote=DIAL_STDIO)[-3:] == ["--", "h", DIAL_STDIO]
+
+
+def test_a_refused_host_key_fails_the_tunnel_with_the_keyscan_hint(tmp_path: Path, monkeypatch) -> None:
+    fake = tmp_path / "ssh"  # stands in for OpenSSH refusing an unknown host under strict checking
+    fake.write_text("#!/bin/sh\necho 'Host key verification failed.' >&2\nexit 255\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    with pytest.raises(EngineUnreachable) as caught, ssh_tunnel("ssh://root@gpu-box", "http://127.0.0.1:8000"):
         pass
-
-
-class FakeTransport:
-    def __init__(self) -> None:
-        self.opened: list[tuple[str, int]] = []
-
-    def is_active(self) -> bool:
-        return True
-
-    def open_channel(self, kind: str, destination: tuple[str, int], origin: tuple, timeout: float) -> socket.socket:
-        assert kind == "direct-tcpip"
-        self.opened.append(destination)
-        return socket.create_connection(destination, timeout=timeout)
-
-
-def fake_api(transport: FakeTransport) -> SimpleNamespace:
-    client = SimpleNamespace(get_transport=lambda: transport)
-    return SimpleNamespace(_custom_adapter=SimpleNamespace(ssh_client=client))
-
-
-@pytest.fixture
-def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Hello)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-
-
-def test_requests_go_through_a_local_port_to_the_remote_address(server) -> None:
-    remote_port = server.server_address[1]
-    transport = FakeTransport()
-    with ssh_tunnel(fake_api(transport), f"http://127.0.0.1:{remote_port}") as url:
-        local_port = int(url.rsplit(":", 1)[1])
-        assert local_port != remote_port
-        for path in ("/v1/health/ready", "/v1/models"):
-            with urllib.request.urlopen(url + path, timeout=5) as answer:
-                assert answer.read() == f"hello from {path}".encode()
-    assert transport.opened == [("127.0.0.1", remote_port)] * 2  # one channel per connection
-    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", local_port), timeout=1):
-        pass  # closed with the block
-
-
-def test_a_non_ssh_connection_has_no_tunnel() -> None:
-    api = SimpleNamespace(_custom_adapter=None)
-    with pytest.raises(EngineUnreachable), ssh_tunnel(api, "http://127.0.0.1:8000"):
-        pass
+    assert "Host key verification failed" in caught.value.message and "ssh://root@gpu-box" in caught.value.message
+    assert "ssh-keyscan" in caught.value.hint
