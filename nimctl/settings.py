@@ -142,7 +142,9 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Host address the port is published on (a NIM has no auth)")
     port: int | Literal["auto"] = Field(8000, description="Host port, or auto: a free one picked at create time")
     engine_url: str | None = Field(
-        None, description="Engine API URL (unix://, ssh://user@host, tcp://); unset: DOCKER_HOST, else the local socket"
+        None,
+        description="Engine API URL (unix://, ssh://user@host, tcp://); unset: DOCKER_HOST, DOCKER_CONTEXT, "
+        "the docker config's current context, else the local socket",
     )
     container_port: int = Field(8000, description="Port the NIM listens on in the container", ge=1, le=65535)
     readiness_path: str = Field("/v1/health/ready", description="Readiness endpoint")

@@ -88,21 +88,21 @@ def docker_config_dir(environ: Mapping[str, str]) -> Path:
     return Path(home) / ".docker"
 
 
-def context_dir(config_dir: Path, name: str) -> str:
+def context_digest(name: str) -> str:
     """The docker CLI keeps a context under the sha256 of its name."""
     return hashlib.sha256(name.encode()).hexdigest()
 
 
 def known_contexts(config_dir: Path) -> list[str]:
-    names = [DEFAULT_CONTEXT]
-    for meta in sorted((config_dir / "contexts" / "meta").glob("*/meta.json")):
+    names = set()
+    for meta in (config_dir / "contexts" / "meta").glob("*/meta.json"):
         try:
             name = json.loads(meta.read_text()).get("Name")
         except (OSError, ValueError):
             continue
-        if isinstance(name, str) and name not in names:
-            names.append(name)
-    return names
+        if isinstance(name, str) and name != DEFAULT_CONTEXT:
+            names.add(name)
+    return [DEFAULT_CONTEXT, *sorted(names)]
 
 
 def current_context(config_dir: Path) -> str | None:
@@ -124,7 +124,7 @@ def current_context(config_dir: Path) -> str | None:
 
 def context_endpoint(config_dir: Path, name: str, how: str) -> tuple[str, TlsFiles | None]:
     """The docker endpoint (URL, TLS) of context `name`; `how` says where the name came from, for errors."""
-    digest = context_dir(config_dir, name)
+    digest = context_digest(name)
     meta_path = config_dir / "contexts" / "meta" / digest / "meta.json"
     try:
         meta = json.loads(meta_path.read_text())
@@ -190,7 +190,7 @@ def choose_engine(
     else:
         name, kind, phrase = current_context(config_dir), Source.CURRENT_CONTEXT, "current docker context {}"
     if name and name != DEFAULT_CONTEXT:
-        how = "from DOCKER_CONTEXT" if kind is Source.DOCKER_CONTEXT else f"the current context in {config_dir}"
+        how = "from DOCKER_CONTEXT" if kind is Source.DOCKER_CONTEXT else "the docker config's current context"
         url, tls = context_endpoint(config_dir, name, how)
         return EngineChoice(url=url, source=phrase.format(name), kind=kind, context=name, tls=tls)
     return EngineChoice(url=LOCAL_SOCKET, source="the local socket", kind=Source.LOCAL)
