@@ -283,13 +283,21 @@ _CONSTRUCTING = threading.Lock()
 
 
 @contextlib.contextmanager
-def ssh_through_openssh() -> Iterator[None]:
-    """While a client is constructed, APIClient's ssh:// branch builds `SshAdapter` instead of its own."""
+def ssh_through_openssh(url: str) -> Iterator[None]:
+    """While a client for `url` is constructed, APIClient's ssh:// branch builds `SshAdapter` instead of its own.
+
+    The adapter gets `url` as given: docker-py's parse_host adds port 22 to an ssh URL without one,
+    which would override a `Port` in ~/.ssh/config (`ssh -p 22` wins over the config).
+    """
+
+    def adapter(base_url: str, *args: Any, **kwargs: Any) -> SshAdapter:
+        return SshAdapter(url, *args, **kwargs)
+
     with _CONSTRUCTING:
         module = docker.api.client
         missing = object()
         before = getattr(module, "SSHHTTPAdapter", missing)
-        module.SSHHTTPAdapter = SshAdapter  # the name APIClient.__init__ looks up for ssh:// URLs
+        module.SSHHTTPAdapter = adapter  # the name APIClient.__init__ looks up for ssh:// URLs
         try:
             yield
         finally:
@@ -302,6 +310,6 @@ def ssh_through_openssh() -> Iterator[None]:
 def make_client(url: str, tls: Any, timeout: float) -> Any:
     """A docker-py client for `url` (ssh:// through the ssh binary); it asks the engine's API version."""
     if url.startswith("ssh://"):
-        with ssh_through_openssh():
+        with ssh_through_openssh(url):
             return docker.DockerClient(base_url=url, timeout=int(timeout), use_ssh_client=True)
     return docker.DockerClient(base_url=url, timeout=int(timeout), tls=tls or False)

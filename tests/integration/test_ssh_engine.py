@@ -10,7 +10,7 @@ import json
 import uuid
 from urllib.parse import urlparse
 
-from tests.integration.engines import containers_named
+from tests.integration.engines import client_defaults, client_env, containers_named, ssh_wrapper
 
 
 def test_lifecycle_over_ssh_goes_through_a_tunnel(make_ssh_deployment, sim_image: str, docker_client) -> None:
@@ -60,9 +60,12 @@ def test_doctor_over_ssh(make_ssh_deployment, sim_image: str, registry) -> None:
 
 def test_an_unknown_host_key_is_refused(make_ssh_deployment, ssh_engine, sim_image: str, tmp_path) -> None:
     deployment = make_ssh_deployment(sim_image)
-    stranger = tmp_path / "stranger-home"
+    stranger = tmp_path / "stranger-home"  # the same key, but a known_hosts that has never seen this host
     (stranger / ".ssh").mkdir(parents=True)
     (stranger / ".ssh" / "known_hosts").write_text("")
-    result = deployment.nimctl("status", env={**deployment.env, "HOME": str(stranger)})
+    (stranger / ".ssh" / "config").write_text(client_defaults(stranger, ssh_engine.client_key))
+    ssh_wrapper(stranger)
+    result = deployment.nimctl("status", env={**deployment.env, **client_env(stranger)})
     assert result.returncode == 3, repr(result)  # engine unreachable, with its error/hint lines
     assert result.stderr.startswith("error:") and "hint:" in result.stderr
+    assert "Host key verification failed" in result.stderr and "ssh-keyscan" in result.stderr, repr(result)

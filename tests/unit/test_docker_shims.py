@@ -23,12 +23,16 @@ def test_apiclient_looks_up_sshhttpadapter_by_module_name_for_ssh_urls() -> None
 
 def test_an_ssh_client_gets_our_adapter_as_custom_adapter_and_the_name_is_put_back() -> None:
     before = getattr(docker.api.client, "SSHHTTPAdapter", None)
-    with ssh_through_openssh():
+    with ssh_through_openssh("ssh://me@gpu-box"):
         # a fixed version: no request is made, so no ssh runs (the adapter starts ssh per connection)
-        api = docker.APIClient(base_url="ssh://me@gpu-box:2222", version="1.41", use_ssh_client=True)
-    assert isinstance(api._custom_adapter, SshAdapter) and api._custom_adapter.ssh_url == "ssh://me@gpu-box:2222"
-    assert api.base_url == "http+docker://ssh"
+        api = docker.APIClient(base_url="ssh://me@gpu-box", version="1.41", use_ssh_client=True)
+    assert isinstance(api._custom_adapter, SshAdapter) and api.base_url == "http+docker://ssh"
+    assert api._custom_adapter.ssh_url == "ssh://me@gpu-box"  # not docker-py's "...:22": ~/.ssh/config's Port
     assert getattr(docker.api.client, "SSHHTTPAdapter", None) is before
+
+
+def test_docker_py_adds_port_22_to_an_ssh_url_which_is_why_the_adapter_gets_the_url_as_given() -> None:
+    assert docker.utils.parse_host("ssh://me@gpu-box") == "ssh://me@gpu-box:22"
 
 
 def test_the_libpod_create_uses_post_json_url_and_result() -> None:
