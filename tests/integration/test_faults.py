@@ -264,7 +264,9 @@ def test_engine_unreachable_has_its_own_exit_code() -> None:
     for command in (["status"], ["down"], ["up", "--profile", "sim"]):
         result = run_nimctl(*command, env=env)
         assert result.returncode == 3, repr(result)
-        assert "cannot reach the engine at unix:///nonexistent/docker.sock (from DOCKER_HOST)" in error_line(result.stderr)
+        assert "cannot reach the engine at unix:///nonexistent/docker.sock (from DOCKER_HOST)" in error_line(
+            result.stderr
+        )
         assert "DOCKER_HOST" in result.stderr
 
 
