@@ -140,7 +140,11 @@ class SshFailed(ConnectionError):
 
 
 class _SshStdout(io.RawIOBase):
-    """ssh's stdout; its end, when ssh failed, is an error carrying ssh's message (not a silent EOF)."""
+    """ssh's stdout; its end, when ssh failed, is an error carrying ssh's message (not a silent EOF).
+
+    Closing it leaves ssh's pipe open, as closing a socket's makefile() leaves the socket: http.client
+    closes each response's file, and the connection (the ssh) serves the next request.
+    """
 
     def __init__(self, ssh: SshProcess):
         self._ssh = ssh
@@ -175,8 +179,13 @@ class SshSocket:
 
     def connect(self) -> None:
         self.ssh = SshProcess(ssh_command(self.url, remote=DIAL_STDIO))
-        self._reader = io.BufferedReader(_SshStdout(self.ssh))
-        self._reader.channel = self  # type: ignore[attr-defined] - docker-py's _get_raw_response_socket reads it
+        self._reader = self._new_reader()
+
+    def _new_reader(self) -> io.BufferedReader:
+        assert self.ssh is not None
+        reader = io.BufferedReader(_SshStdout(self.ssh))
+        reader.channel = self  # type: ignore[attr-defined] - docker-py's _get_raw_response_socket reads it
+        return reader
 
     @property
     def alive(self) -> bool:
@@ -189,8 +198,8 @@ class SshSocket:
         pass
 
     def fileno(self) -> int:
-        assert self._reader is not None
-        return self._reader.fileno()
+        assert self.ssh is not None and self.ssh.proc.stdout is not None
+        return self.ssh.proc.stdout.fileno()
 
     def sendall(self, data: bytes) -> None:
         assert self.ssh is not None and self.ssh.proc.stdin is not None
@@ -209,10 +218,10 @@ class SshSocket:
         return self._reader.read1(size)
 
     def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
-        if self._reader is None:
+        """A file of its own for each response, as a socket's makefile() (http.client closes it after)."""
+        if self.ssh is None:
             self.connect()
-        assert self._reader is not None
-        return self._reader
+        return self._new_reader()
 
     def close(self) -> None:
         if self.ssh is not None:
