@@ -23,7 +23,7 @@ from nimctl.errors import ConfigError
 
 if TYPE_CHECKING:
     from nimctl.deploy import UpResult
-    from nimctl.smoke.report import SmokeReport
+    from nimctl.smoketest.report import SmokeReport
 
 SmokeSuite = Literal["quick", "full", "none"]
 
@@ -195,7 +195,7 @@ def smoke(
     `raise_on_failure=False`. With `console`, the result table is printed.
     """
     from nimctl.container import DEFAULT_MAX_IMAGES
-    from nimctl.smoke import run_checks, select_checks
+    from nimctl.smoketest import run_checks, select_checks
     from nimctl.targets import reach_endpoint
 
     if timeout <= 0:
@@ -219,7 +219,7 @@ def smoke(
             on_check_start=on_check_start,
         )
     if console is not None:
-        from nimctl.smoke.report import render_table
+        from nimctl.smoketest.report import render_table
 
         render_table(report, console)
     failure = report.failure()

@@ -20,6 +20,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from nimctl.container import ContainerInfo
 from nimctl.diagnosis import diagnose
+from nimctl.domain import WILDCARD_HOSTS
 from nimctl.engine import Engine
 from nimctl.errors import (
     ConfigError,
@@ -47,7 +48,7 @@ from nimctl.readiness import (
     NotReadyInTime,
     wait_until_ready,
 )
-from nimctl.settings import WILDCARD_HOSTS, LoadedSettings, Settings
+from nimctl.settings import LoadedSettings, Settings
 from nimctl.spec import ContainerSpec, build_spec, registry_of, split_reference, with_host_port
 
 LOG_TAIL_LINES = 50
@@ -427,9 +428,9 @@ def save_log(directory: Path, name: str, text: str) -> Path:
 
 
 def _smoke(spec: ContainerSpec, settings: Settings, options: UpOptions, report: Reporter, url: str) -> dict:
-    from nimctl.smoke import ALL_CHECKS, QUICK_CHECKS
-    from nimctl.smoke import run_checks as run_smoke
-    from nimctl.smoke.report import render_table, write_junit
+    from nimctl.smoketest import ALL_CHECKS, QUICK_CHECKS
+    from nimctl.smoketest import run_checks as run_smoke
+    from nimctl.smoketest.report import render_table, write_junit
 
     suite = options.smoke
     checks = ALL_CHECKS if suite == "full" else QUICK_CHECKS
@@ -467,4 +468,3 @@ def down(engine: EnginePort, name: str | None, everything: bool, timeout: int, p
     for info in targets:
         engine.stop_and_remove(info.id, timeout=timeout)
     return [info.name for info in targets]
-

@@ -53,7 +53,7 @@ def smoke(
     """Run smoke checks against a running NIM; exit 7 if any fails."""
     from nimctl.api import smoke as run_smoke
     from nimctl.cli.output import console, emit_json
-    from nimctl.smoke.report import render_table, write_junit
+    from nimctl.smoketest.report import render_table, write_junit
 
     err = console()
     with err.status("smoke checks…") as status:

@@ -16,7 +16,7 @@ from typing import Any
 
 import openai
 
-from nimctl.smoke import media
+from nimctl.smoketest import media
 
 # Answers are capped so a real 119B model finishes each check in seconds; these prompts still
 # need several tokens, which the streaming check relies on.

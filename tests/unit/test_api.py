@@ -81,13 +81,14 @@ def test_smoke_rejects_bad_arguments_before_any_lookup(engine_forbidden):
         api.smoke("http://127.0.0.1:9", max_images=0)
 
 
-def test_nimctl_smoke_is_the_api_call_even_though_a_subpackage_has_that_name(monkeypatch):
-    import nimctl.smoke.runner  # noqa: F401 - the import that rebinds nimctl.smoke to the package
+def test_nimctl_smoke_is_the_api_function_even_after_the_smoke_test_package_loads(monkeypatch):
+    import nimctl.smoketest.runner  # noqa: F401 - a subpackage import must not rebind nimctl.smoke
 
     calls = []
     monkeypatch.setattr(api, "smoke", lambda *a, **k: calls.append((a, k)) or "report")
     assert nimctl.smoke("http://h:1", checks="text") == "report"
     assert calls == [(("http://h:1",), {"checks": "text"})]
+    assert "smoke" not in vars(nimctl)  # no submodule named smoke: nimctl.smoke is the function
 
 
 def test_smoke_returns_the_report_and_raises_smoke_failed():

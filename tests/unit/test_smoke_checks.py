@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 from nimctl.errors import ConfigError, ExitCode, SmokeFailed
 from nimctl.simulator.sim import DEFAULT_MODEL, SimConfig, SimHandle, sniff_image_format, start_in_thread
-from nimctl.smoke import ALL_CHECKS, QUICK_CHECKS, CheckResult, SmokeReport, media, run_checks, select_checks
-from nimctl.smoke.report import render_table, write_junit
+from nimctl.smoketest import ALL_CHECKS, QUICK_CHECKS, CheckResult, SmokeReport, media, run_checks, select_checks
+from nimctl.smoketest.report import render_table, write_junit
 
 StartSim = Callable[..., SimHandle]
 
@@ -213,13 +213,13 @@ def test_unknown_check_names_are_a_config_error_listing_the_valid_ones() -> None
 
 
 def test_the_check_registry_matches_the_public_names() -> None:
-    from nimctl.smoke.checks import CHECKS
+    from nimctl.smoketest.checks import CHECKS
 
     assert tuple(CHECKS) == ALL_CHECKS
 
 
 def test_importing_the_cli_command_does_not_import_openai() -> None:
-    code = "import sys, nimctl.cli.smoke, nimctl.smoke; sys.exit('openai' in sys.modules)"
+    code = "import sys, nimctl.cli.smoke, nimctl.smoketest; sys.exit('openai' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
@@ -227,7 +227,7 @@ def test_importing_the_cli_command_does_not_import_openai() -> None:
 
 
 def test_schema_problems_checks_required_keys_types_and_enums() -> None:
-    from nimctl.smoke.checks import WEATHER_TOOL, schema_problems
+    from nimctl.smoketest.checks import WEATHER_TOOL, schema_problems
 
     schema = WEATHER_TOOL["function"]["parameters"]
     assert schema_problems({"city": "Paris", "unit": "celsius"}, schema) == []
@@ -242,7 +242,7 @@ def test_schema_problems_checks_required_keys_types_and_enums() -> None:
 def test_reasoning_is_read_from_either_field_name() -> None:
     from openai.types.chat import ChatCompletionChunk
 
-    from nimctl.smoke.checks import reasoning_text
+    from nimctl.smoketest.checks import reasoning_text
 
     def delta(**fields: str):
         chunk = {
