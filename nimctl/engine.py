@@ -13,9 +13,9 @@ import contextlib
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
@@ -27,6 +27,9 @@ from nimctl.errors import ConfigError, PullError, redact
 from nimctl.pull import classify_registry_error
 from nimctl.spec import ContainerSpec, split_reference
 from nimctl.watch import ContainerSignals, stream_lines
+
+if TYPE_CHECKING:
+    from nimctl.settings import LoadedSettings
 
 NGC_USERNAME = "$oauthtoken"  # nvcr.io's fixed user name for API-key logins
 LIBPOD_CREATE = "/libpod/containers/create"  # podman's own API; docker-py's /v1.41 prefix is accepted
@@ -286,3 +289,9 @@ class Engine:
 
     def signals(self, container_id: str) -> ContainerSignals:
         return ContainerSignals(self.client, container_id)
+
+
+def connect(loaded: LoadedSettings, *, environ: Mapping[str, str] | None = None, timeout: float = 15.0) -> Engine:
+    """The engine the settings choose (PLAN.md's interface). A stand-in until the engine package
+    lands: `loaded.settings.engine_url` (flag > NIMCTL_ENGINE_URL > profile), else DOCKER_HOST."""
+    return Engine.connect(timeout=timeout, url=loaded.settings.engine_url)

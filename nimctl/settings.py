@@ -356,32 +356,3 @@ def _config_error(exc: ValidationError, sources: Mapping[str, str]) -> ConfigErr
         f"invalid setting {field}{where}: {reason}",
         hint="see `nimctl config show` and the settings table in the README",
     )
-
-
-# option names (CLI flags, API keywords) -> the setting each sets, where the two differ
-SETTING_OF_OPTION = {"name": "container_name", "max_images": "max_images_per_prompt"}
-
-
-def settings_flags(**options: Any) -> dict[str, Any]:
-    """Options (as the CLI and the API name them) as `load_settings` flags; None means not given.
-
-    `env` is `--env` pairs (KEY=VALUE strings) or a mapping.
-    """
-    flags = {SETTING_OF_OPTION.get(option, option): value for option, value in options.items() if value is not None}
-    if "env" in flags:
-        env = flags["env"]
-        flags["env"] = dict(env) if isinstance(env, Mapping) else parse_env_pairs(list(env))
-    return flags
-
-
-def parse_env_pairs(pairs: list[str] | None) -> dict[str, str] | None:
-    """`--env KEY=VALUE` (repeatable) to a dict."""
-    if not pairs:
-        return None
-    result: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--env {pair!r} is not KEY=VALUE", hint="example: --env NIM_LOG_LEVEL=DEBUG")
-        result[key] = value
-    return result

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from nimctl.container import OneOffResult
-from nimctl.deploy import LOG_TAIL_LINES, Reporter, ensure_image
+from nimctl.deploy import LOG_TAIL_LINES
 from nimctl.diagnosis import diagnose
-from nimctl.engine import Engine
+from nimctl.engine import connect as connect_engine
 from nimctl.errors import ContainerExited, Interrupted, NimctlError, RegistryAuthError
+from nimctl.images import ensure_image
 from nimctl.model_profiles import ProfileListing, parse_profile_listing
 from nimctl.ports import EnginePort
 from nimctl.preflight import ensure_cache_dir
+from nimctl.reporter import Reporter
 from nimctl.settings import LoadedSettings
 from nimctl.spec import build_spec, oneoff_spec
 
@@ -30,14 +32,15 @@ def run_task(
     command: list[str],
     report: Reporter,
     on_line: Callable[[str], None],
-    connect: Callable[[], EnginePort] = Engine.connect,
+    connect: Callable[[], EnginePort] | None = None,
 ) -> OneOffResult:
     """Run `command` in the image `up` would start, as `up` would start it; fail as `up` fails."""
     settings = loaded.settings
     spec = build_spec(settings, loaded.profile.name)
-    engine = connect()
+    engine = connect() if connect is not None else connect_engine(loaded)
     ensure_image(engine, settings, spec, engine.image_id(spec.image), report)
-    ensure_cache_dir(settings)
+    if engine.kind.is_local:  # a remote engine's cache dir is on its host, out of reach from here (as in `up`)
+        ensure_cache_dir(settings)
     oneoff = oneoff_spec(spec, task, command)
     report.step(f"running `{' '.join(command)}` in a throwaway container of {spec.image}")
     try:
@@ -68,7 +71,7 @@ def list_profiles(
     loaded: LoadedSettings,
     report: Reporter,
     on_line: Callable[[str], None] = lambda line: None,
-    connect: Callable[[], EnginePort] = Engine.connect,
+    connect: Callable[[], EnginePort] | None = None,
 ) -> ProfileListing:
     result = run_task(loaded, "profiles", [LIST_PROFILES], report, on_line, connect)
     listing = parse_profile_listing("\n".join(result.lines))
@@ -91,7 +94,7 @@ def prefetch(
     all_profiles: bool,
     report: Reporter,
     on_line: Callable[[str], None],
-    connect: Callable[[], EnginePort] = Engine.connect,
+    connect: Callable[[], EnginePort] | None = None,
 ) -> OneOffResult:
     command = prefetch_command(loaded.settings.model_profile, all_profiles)
     return run_task(loaded, "prefetch", command, report, on_line, connect)

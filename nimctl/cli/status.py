@@ -4,7 +4,7 @@ serving metrics (rows: inventory.status); `--watch` refreshes them in place unti
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -84,8 +84,10 @@ def render(rows: list[dict[str, Any]], name: str | None) -> Any:
     return table
 
 
+@opt.uses_settings("status")
 def status(
-    name: opt.Name = None,
+    options: opt.SettingValues,
+    name: Annotated[Optional[str], typer.Option("--name", "-n", help="Only the container of this name.")] = None,
     json_output: opt.Json = False,
     watch: Annotated[
         bool, typer.Option("--watch", "-w", help="Refresh until Ctrl-C (in place on a terminal).")
@@ -93,14 +95,14 @@ def status(
     interval: Annotated[
         float, typer.Option("--interval", help="Seconds between refreshes with --watch.", min=0.1)
     ] = 2.0,
-    engine_url: opt.EngineUrl = None,
 ) -> None:
     """List nimctl's containers: state, GPUs, ready (checked live), url, NIM release, model profile, metrics."""
+    from nimctl.api import load
     from nimctl.cli.output import console, emit_json
-    from nimctl.engine import Engine
+    from nimctl.engine import connect
     from nimctl.inventory import status as status_rows
 
-    engine = Engine.connect(url=engine_url)
+    engine = connect(load("status", options))
     out = console()
     if not json_output:
         out.print(f"engine: {engine.kind.describe()}", highlight=False)

@@ -388,17 +388,21 @@ def test_cli_rejects_unknown_check_names_with_exit_2(healthy_sim: SimHandle) -> 
 def test_cli_uses_the_deployment_endpoint_when_no_url_is_given(
     healthy_sim: SimHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nimctl import targets as common
+    from nimctl import api
+    from nimctl.targets import Endpoint
 
     asked = []
 
     @contextlib.contextmanager
-    def fake_reach(name: str | None, engine_url: str | None) -> Iterator[common.Endpoint]:
-        asked.append(name)
-        yield common.Endpoint(name="nim", url=healthy_sim.base_url, model=DEFAULT_MODEL, max_images=5)
+    def fake_reach(engine: object, name: str | None) -> Iterator[Endpoint]:
+        asked.append((engine, name))
+        yield Endpoint(name="nim", url=healthy_sim.base_url, model=DEFAULT_MODEL, max_images=5)
 
-    monkeypatch.setattr(common, "reach_endpoint", fake_reach)
-    result = CliRunner().invoke(_cli(), ["smoke", "--name", "nim", "--checks", "max-images", "--json"])
+    monkeypatch.setattr(api, "connect", lambda loaded, environ=None: f"engine at {loaded.settings.engine_url}")
+    monkeypatch.setattr(api, "reach_endpoint", fake_reach)
+    result = CliRunner().invoke(
+        _cli(), ["smoke", "--name", "nim", "--checks", "max-images", "--json", "--engine-url", "unix:///x.sock"]
+    )
     assert result.exit_code == 0, result.stderr
-    assert asked == ["nim"]
+    assert asked == [("engine at unix:///x.sock", "nim")]
     assert json.loads(result.stdout)["model"] == DEFAULT_MODEL
