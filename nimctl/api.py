@@ -33,12 +33,13 @@ from nimctl.domain import DEFAULT_MAX_IMAGES
 from nimctl.engine import connect
 from nimctl.errors import ConfigError
 from nimctl.inventory import status as inventory_status
-from nimctl.options import COMMAND_SETTINGS, settings_flags
 from nimctl.reporter import Reporter
-from nimctl.settings import SETTING_NAMES, LoadedSettings, load_settings
+from nimctl.settings import load_options as load
 from nimctl.smoketest import SmokeReport, run_checks, select_checks
 from nimctl.smoketest.report import render_table
 from nimctl.targets import reach_endpoint, target_name
+
+__all__ = ["down", "load", "reach", "smoke", "status", "up"]
 
 SmokeSuite = Literal["quick", "full", "none"]
 PullPolicy = Literal["always", "missing", "never"]
@@ -46,27 +47,6 @@ PullPolicy = Literal["always", "missing", "never"]
 
 def _quiet_console() -> Console:
     return Console(file=io.StringIO(), quiet=True, force_terminal=False, no_color=True)
-
-
-def load(
-    command: str,
-    values: Mapping[str, Any],
-    *,
-    environ: Mapping[str, str] | None = None,
-    settings: Mapping[str, Any] | None = None,
-) -> LoadedSettings:
-    """The settings `command` runs with: its setting options among `values` (an API function's
-    keywords, a CLI command's options), `settings` (any other setting by name; a named option wins),
-    then the environment, the profile and the defaults."""
-    extra = dict(settings or {})
-    unknown = sorted(set(extra) - set(SETTING_NAMES))
-    if unknown:
-        raise ConfigError(
-            f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
-            hint="the settings table in the README lists every name",
-        )
-    given = {name: values.get(name) for name in COMMAND_SETTINGS[command]}
-    return load_settings(extra | settings_flags(given), profile=given.get("profile"), environ=environ)
 
 
 def up(

@@ -29,6 +29,7 @@ from nimctl.domain import (
 )
 from nimctl.env_names import ENV_PREFIX, NVIDIA_ENV_NAMES, env_names
 from nimctl.errors import ConfigError
+from nimctl.options import COMMAND_SETTINGS, settings_flags
 from nimctl.settings_sources import (
     DEFAULT_SOURCE,
     EnvironmentSource,
@@ -356,3 +357,24 @@ def _config_error(exc: ValidationError, sources: Mapping[str, str]) -> ConfigErr
         f"invalid setting {field}{where}: {reason}",
         hint="see `nimctl config show` and the settings table in the README",
     )
+
+
+def load_options(
+    command: str,
+    values: Mapping[str, Any],
+    *,
+    environ: Mapping[str, str] | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> LoadedSettings:
+    """The settings `command` runs with: its setting options (nimctl/options.py) among `values` (an
+    API function's keywords, a CLI command's options), `settings` (any other setting by name; a named
+    option wins), then the environment, the profile and the defaults."""
+    extra = dict(settings or {})
+    unknown = sorted(set(extra) - set(SETTING_NAMES))
+    if unknown:
+        raise ConfigError(
+            f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
+            hint="the settings table in the README lists every name",
+        )
+    given = {name: values.get(name) for name in COMMAND_SETTINGS[command]}
+    return load_settings(extra | settings_flags(given), profile=given.get("profile"), environ=environ)

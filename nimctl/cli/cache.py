@@ -22,10 +22,10 @@ def prefetch(
     json_output: Json = False,
 ) -> None:
     """Run the image's `download-to-cache` into the cache dir, so a later `up` starts without downloading."""
-    from nimctl.api import load
     from nimctl.cache import human_size, list_cache
     from nimctl.cli.output import console, emit_json
     from nimctl.reporter import Reporter
+    from nimctl.settings import load_options as load
     from nimctl.tasks import prefetch as run_prefetch
 
     if all_profiles and options["model_profile"]:
@@ -53,9 +53,9 @@ def ls(options: SettingValues, json_output: Json = False) -> None:
     """List what the cache dir holds and how big it is (reads only)."""
     from rich.table import Table
 
-    from nimctl.api import load
     from nimctl.cache import human_size, list_cache
     from nimctl.cli.output import console, emit_json
+    from nimctl.settings import load_options as load
 
     settings = load("cache ls", options).settings
     listing = list_cache(settings.cache_dir)

@@ -25,8 +25,8 @@ def _shown(field: str, value: Any) -> Any:
 @opt.uses_settings("config show")
 def show(options: opt.SettingValues, json_output: opt.Json = False) -> None:
     """Print every setting, its value and its source (flag, env NAME, profile PATH, default)."""
-    from nimctl.api import load
     from nimctl.cli.output import console, emit_json
+    from nimctl.settings import load_options as load
 
     loaded = load("config show", options)
     rows = [

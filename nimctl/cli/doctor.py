@@ -9,10 +9,10 @@ from nimctl.errors import PreflightFailed
 @opt.uses_settings("doctor")
 def doctor(options: opt.SettingValues, json_output: opt.Json = False) -> None:
     """Check the machine before `up`: engine, GPU support, NGC key, cache dir, port, disk, GPUs held by other NIMs."""
-    from nimctl.api import load
     from nimctl.cli.output import console, emit_json
     from nimctl.engine import connect
     from nimctl.preflight import FAIL, check_engine, check_gpu_sharing, run_checks
+    from nimctl.settings import load_options as load
 
     loaded = load("doctor", options)
     settings = loaded.settings

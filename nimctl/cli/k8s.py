@@ -54,10 +54,10 @@ def render(
     """Print a NIMCache and a NIMService for the profile; pipe them to `kubectl apply -f -`."""
     import sys
 
-    from nimctl.api import load
     from nimctl.cli.output import console
     from nimctl.k8s.render import RenderOptions, secret_commands, to_text
     from nimctl.k8s.render import render as render_resources
+    from nimctl.settings import load_options as load
 
     if output not in OUTPUT_FORMATS:
         raise ConfigError(f"invalid --output {output!r}", hint="use -o yaml or -o json")

@@ -18,8 +18,8 @@ def logs(
     tail: Annotated[Optional[int], typer.Option("--tail", help="Only the last N lines.", min=0)] = None,
 ) -> None:
     """Print the NIM container's log (stdout and stderr, as the engine keeps it)."""
-    from nimctl.api import load
     from nimctl.engine import connect
+    from nimctl.settings import load_options as load
     from nimctl.targets import target_name
 
     loaded = load("logs", options)

@@ -10,9 +10,9 @@ def profiles(options: opt.SettingValues, verbose: opt.Verbose = False, json_outp
     """List the model profiles the image offers and which of them can run on the GPUs it is given."""
     from rich.table import Table
 
-    from nimctl.api import load
     from nimctl.cli.output import console, emit_json
     from nimctl.reporter import Reporter
+    from nimctl.settings import load_options as load
     from nimctl.tasks import list_profiles
 
     loaded = load("profiles", options)

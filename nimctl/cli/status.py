@@ -97,10 +97,10 @@ def status(
     ] = 2.0,
 ) -> None:
     """List nimctl's containers: state, GPUs, ready (checked live), url, NIM release, model profile, metrics."""
-    from nimctl.api import load
     from nimctl.cli.output import console, emit_json
     from nimctl.engine import connect
     from nimctl.inventory import status as status_rows
+    from nimctl.settings import load_options as load
 
     engine = connect(load("status", options))
     out = console()

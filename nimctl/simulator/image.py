@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 
 from nimctl.docker_client import docker
@@ -195,8 +196,6 @@ def ensure_simulator_image(client: docker.DockerClient, tag: str = SIM_IMAGE):
 
 
 def main() -> None:  # pragma: no cover - convenience: python -m nimctl.simulator.image
-    import time
-
     client = docker.from_env()
     started = time.monotonic()
     image = build_simulator_image(client)
