@@ -24,7 +24,7 @@ app = typer.Typer(
 
 def _show_version(value: bool) -> None:
     if value:
-        from nimctl import __version__
+        from nimctl.version import __version__
 
         typer.echo(f"nimctl {__version__}")
         raise typer.Exit()
