@@ -135,3 +135,18 @@ def test_reach_takes_the_engine_options() -> None:
 
 def test_env_pairs_reach_the_api_as_a_mapping() -> None:
     assert union_members(SETTING_OPTIONS["env"].api_type) == {Mapping[str, str]}
+
+
+@pytest.mark.parametrize("command", ENGINE_COMMANDS)
+@pytest.mark.parametrize("way", ["flag", "env", "profile"])
+def test_every_engine_command_uses_the_engine_the_settings_name(command: str, way: str, tmp_path) -> None:
+    """A socket that does not exist, chosen by flag, NIMCTL_ENGINE_URL or the profile: every engine
+    command fails to reach it (exit 3; doctor's engine check fails) instead of using the local engine."""
+    missing = f"unix://{tmp_path}/no-engine.sock"
+    profile = tmp_path / "p.toml"
+    profile.write_text(f'engine_url = "{missing}"\n' if way == "profile" else "")
+    args = [*command.split(), "--profile", str(profile), *(["--engine-url", missing] if way == "flag" else [])]
+    env = {"NIMCTL_ENGINE_URL": missing if way == "env" else None, "NIMCTL_CACHE_DIR": str(tmp_path / "cache")}
+    result = CliRunner().invoke(app, args, env=env)
+    assert "cannot reach" in result.output, result.output
+    assert result.exit_code == (8 if command == "doctor" else 3), result.output
