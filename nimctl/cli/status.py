@@ -4,11 +4,19 @@ serving metrics (rows: inventory.status); `--watch` refreshes them in place unti
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from nimctl import lazy
 from nimctl.cli import options as opt
+
+if TYPE_CHECKING:
+    import rich.table as rich_table
+    import rich.text as rich_text
+else:
+    rich_table = lazy.module("rich.table")  # loaded when a table is drawn, not for `--help`
+    rich_text = lazy.module("rich.text")
 
 COLUMNS = (
     "name",
@@ -58,12 +66,9 @@ def _metric_cells(metrics: dict[str, float] | None) -> tuple[str, str, str]:
 
 def render(rows: list[dict[str, Any]], name: str | None) -> Any:
     """The rows as a rich renderable (a table, or a line when there is nothing)."""
-    from rich.table import Table
-    from rich.text import Text
-
     if not rows:
-        return Text("no nimctl containers" + (f" named {name!r}" if name else ""))
-    table = Table(box=None, pad_edge=False)
+        return rich_text.Text("no nimctl containers" + (f" named {name!r}" if name else ""))
+    table = rich_table.Table(box=None, pad_edge=False)
     for column in COLUMNS:
         table.add_column(column)
     for row in rows:
