@@ -1,6 +1,6 @@
 """nimctl: launch, wait for, smoke-test and manage NVIDIA NIM containers.
 
-`nimctl.up/down/status/smoke` are the Python API (nimctl/api.py); they load on first use so
+`nimctl.up/down/status/smoke/reach` are the Python API (nimctl/api.py); they load on first use so
 `import nimctl` and `nimctl --help` stay fast.
 """
 
@@ -8,20 +8,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-__all__ = ["__version__", "down", "smoke", "status", "up"]
+from nimctl.version import __version__
+
+__all__ = ["__version__", "down", "reach", "smoke", "status", "up"]
 
 if TYPE_CHECKING:
-    from nimctl.api import down, smoke, status, up
+    from nimctl.api import down, reach, smoke, status, up
+
+API_FUNCTIONS = ("up", "down", "status", "smoke", "reach")
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("up", "down", "status"):
+    if name in API_FUNCTIONS:
         from nimctl import api
 
         return getattr(api, name)
-    if name == "smoke":  # the subpackage, callable as the API's smoke (see nimctl/smoke/__init__.py)
-        import nimctl.smoke
-
-        return nimctl.smoke
     raise AttributeError(f"module 'nimctl' has no attribute {name!r}")

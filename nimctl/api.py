@@ -9,6 +9,11 @@
 Every failure raises a `nimctl.errors.NimctlError` subclass whose `exit_code` is the CLI's.
 Quiet by default: pass `console=` (a rich Console, e.g. `rich.console.Console(stderr=True)`)
 to see the progress the CLI shows on stderr.
+
+The setting keywords (profile, name, port, engine_url, ...) are those of nimctl/options.py's
+table, with the CLI flags' meaning: given > environment > profile > default
+(tests/unit/test_api.py holds each function to its command). `environ` replaces os.environ as the
+environment layer.
 """
 
 from __future__ import annotations
@@ -17,24 +22,35 @@ import contextlib
 import io
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from rich.console import Console
+
+from nimctl.deploy import UpOptions, UpResult
+from nimctl.deploy import down as deploy_down
+from nimctl.deploy import up as deploy_up
+from nimctl.domain import DEFAULT_MAX_IMAGES
+from nimctl.engine import connect
 from nimctl.errors import ConfigError
+from nimctl.inventory import status as inventory_status
+from nimctl.reporter import Reporter
+from nimctl.settings import load_options as load
+from nimctl.smoketest import SmokeReport, run_checks, select_checks
+from nimctl.smoketest.report import render_table
+from nimctl.targets import reach_endpoint, target_name
 
-if TYPE_CHECKING:
-    from nimctl.deploy import UpResult
-    from nimctl.smoke.report import SmokeReport
+__all__ = ["down", "load", "reach", "smoke", "status", "up"]
 
 SmokeSuite = Literal["quick", "full", "none"]
+PullPolicy = Literal["always", "missing", "never"]
 
 
-def _quiet_console() -> Any:
-    from rich.console import Console
-
+def _quiet_console() -> Console:
     return Console(file=io.StringIO(), quiet=True, force_terminal=False, no_color=True)
 
 
-def up_flags(
+def up(
+    profile: str | None = None,
     *,
     name: str | None = None,
     image: str | None = None,
@@ -46,71 +62,26 @@ def up_flags(
     shm_size: str | None = None,
     cache_dir: str | Path | None = None,
     max_images: int | None = None,
-    model_profile: str | None = None,
     env: Mapping[str, str] | None = None,
-    pull: str | None = None,
+    pull: PullPolicy | None = None,
     user: str | None = None,
+    model_profile: str | None = None,
     engine_url: str | None = None,
     timeout: float | None = None,
     smoke: SmokeSuite | None = None,
     settings: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The keyword arguments of `up` as settings flags (the names `load_settings` takes).
-
-    `settings` reaches any other setting by its name (README "Settings"); a named argument wins.
-    """
-    from nimctl.settings import SETTING_NAMES, settings_flags
-
-    extra = dict(settings or {})
-    unknown = sorted(set(extra) - set(SETTING_NAMES))
-    if unknown:
-        raise ConfigError(
-            f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
-            hint="the settings table in the README lists every name",
-        )
-    return extra | settings_flags(
-        name=name,
-        image=image,
-        port=port,
-        host=host,
-        gpus=gpus,
-        share_gpus=share_gpus,
-        runtime=runtime,
-        shm_size=shm_size,
-        cache_dir=cache_dir,
-        max_images=max_images,
-        model_profile=model_profile,
-        env=env,
-        pull=pull,
-        user=user,
-        engine_url=engine_url,
-        timeout=timeout,
-        smoke=smoke,
-    )
-
-
-def up(
-    profile: str | None = None,
-    *,
     force_recreate: bool = False,
     keep_on_failure: bool = False,
     junit_xml: str | Path | None = None,
     console: Any = None,
     environ: Mapping[str, str] | None = None,
-    **options: Any,
 ) -> UpResult:
     """`nimctl up`: converge on a running, ready NIM (reuse, start or create) and return its UpResult.
 
-    `options` are `up_flags`' keywords (name, port, timeout, smoke, settings, ...). `environ`
-    replaces os.environ as the environment layer of the settings. `junit_xml` also writes the
-    smoke suite's report there (a smoke suite must run).
+    `settings` reaches any other setting by its name (README "Settings"); a named keyword wins.
+    `junit_xml` also writes the smoke suite's report there (a smoke suite must run).
     """
-    from nimctl.deploy import Reporter, UpOptions
-    from nimctl.deploy import up as deploy_up
-    from nimctl.engine import connect
-    from nimctl.settings import load_settings
-
-    loaded = load_settings(up_flags(**options), profile=profile, environ=environ)
+    loaded = load("up", locals(), environ=environ, settings=settings)
     if junit_xml is not None and loaded.settings.smoke == "none":
         raise ConfigError("a JUnit report needs a smoke suite, and smoke is 'none'", hint="use --smoke quick or full")
     return deploy_up(
@@ -122,7 +93,6 @@ def up(
             junit_xml=Path(junit_xml) if junit_xml is not None else None,
         ),
         Reporter(console if console is not None else _quiet_console()),
-        connect=(lambda: connect(loaded, environ=environ)) if environ is not None else None,
     )
 
 
@@ -130,9 +100,10 @@ def down(
     name: str | None = None,
     *,
     profile: str | None = None,
+    engine_url: str | None = None,
     everything: bool = False,
     timeout: int = 30,
-    engine_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> list[str]:
     """`nimctl down`: stop and remove nimctl's container(s); returns the names removed.
 
@@ -140,43 +111,45 @@ def down(
     `everything=True` removes every container nimctl created (with `profile`: those of that
     profile only). The model cache is never touched.
     """
-    from nimctl.deploy import down as deploy_down
-    from nimctl.engine import connect
-    from nimctl.settings import load_profile, load_settings
-    from nimctl.targets import target_name
-
     if name and everything:
         raise ConfigError("--name and --all exclude each other", hint="give one of them")
     if timeout < 0:
         raise ConfigError(f"timeout must be 0 or more, not {timeout}", hint="seconds the NIM gets to stop")
-    engine = connect(load_settings({"engine_url": engine_url}, profile=profile))
+    loaded = load("down", locals(), environ=environ)
+    engine = connect(loaded, environ=environ)
     if everything:
         # the profile label holds the profile's name (a file's stem), as `up` wrote it
-        scope = load_profile(profile).name if profile is not None else None
+        scope = loaded.profile.name if profile is not None else None
         return deploy_down(engine, None, everything=True, timeout=timeout, profile=scope)
-    return deploy_down(engine, target_name(engine, name, profile), everything=False, timeout=timeout)
+    target = target_name(engine, loaded, profile_given=profile is not None)
+    return deploy_down(engine, target, everything=False, timeout=timeout)
 
 
 @contextlib.contextmanager
-def reach(url: str, *, engine_url: str | None = None, profile: str | None = None) -> Iterator[str]:
+def reach(
+    url: str,
+    *,
+    profile: str | None = None,
+    engine_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Iterator[str]:
     """A URL this process can open for a NIM published at `url` on the engine's host: `url` itself
     on a local engine, an SSH tunnel's local end (open for the `with` block) on a remote one."""
-    from nimctl.engine import connect
-    from nimctl.settings import load_settings
-
-    with connect(load_settings({"engine_url": engine_url}, profile=profile)).reach(url) as local:
+    loaded = load("reach", locals(), environ=environ)
+    with connect(loaded, environ=environ).reach(url) as local:
         yield local
 
 
 def status(
-    name: str | None = None, *, engine_url: str | None = None, profile: str | None = None
+    name: str | None = None,
+    *,
+    profile: str | None = None,
+    engine_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """`nimctl status --json`: one dict per nimctl container, readiness checked live."""
-    from nimctl.engine import connect
-    from nimctl.inventory import status as inventory_status
-    from nimctl.settings import load_settings
-
-    return inventory_status(connect(load_settings({"engine_url": engine_url}, profile=profile)), name)
+    """`nimctl status --json`: one dict per nimctl container (only `name`, if given), readiness checked live."""
+    engine = connect(load("status", locals(), environ=environ), environ=environ)
+    return inventory_status(engine, name)
 
 
 def smoke(
@@ -188,24 +161,21 @@ def smoke(
     max_images: int | None = None,
     image_url: str | None = None,
     timeout: float = 30.0,
+    profile: str | None = None,
+    engine_url: str | None = None,
     raise_on_failure: bool = True,
     console: Any = None,
-    engine_url: str | None = None,
-    profile: str | None = None,
+    environ: Mapping[str, str] | None = None,
     on_check_start: Callable[[str], None] | None = None,
 ) -> SmokeReport:
     """`nimctl smoke`: run the checks against `url` (server root) or a running nimctl container.
 
     Without `url` the container is found like the CLI finds it (`name`, else the only one running)
-    and reached through an SSH tunnel when the engine is remote. Returns the report (`.to_dict()`
-    is `smoke --json`); a failed check raises SmokeFailed (exit code 7) unless
-    `raise_on_failure=False`. With `console`, the result table is printed.
+    on the engine `profile`/`engine_url` choose, and reached through an SSH tunnel when the engine
+    is remote. Returns the report (`.to_dict()` is `smoke --json`); a failed check raises
+    SmokeFailed (exit code 7) unless `raise_on_failure=False`. With `console`, the result table is
+    printed. `timeout` is seconds per check; `max_images` defaults to the container's.
     """
-    from nimctl.container import DEFAULT_MAX_IMAGES
-    from nimctl.settings import load_settings
-    from nimctl.smoke import run_checks, select_checks
-    from nimctl.targets import reach_endpoint
-
     if timeout <= 0:
         raise ConfigError(f"timeout must be more than 0, not {timeout}", hint="seconds allowed for each check")
     if max_images is not None and max_images < 1:
@@ -213,8 +183,8 @@ def smoke(
     selected = select_checks(checks)  # a typo fails before any endpoint lookup
     with contextlib.ExitStack() as stack:
         if url is None:
-            loaded = load_settings({"engine_url": engine_url}, profile=profile)
-            endpoint = stack.enter_context(reach_endpoint(name, loaded))  # a tunnel when the engine is remote
+            engine = connect(load("smoke", locals(), environ=environ), environ=environ)
+            endpoint = stack.enter_context(reach_endpoint(engine, name))  # a tunnel when the engine is remote
             url = endpoint.url
             model = model or endpoint.model or None  # the served name the container was started with
             max_images = endpoint.max_images if max_images is None else max_images
@@ -228,8 +198,6 @@ def smoke(
             on_check_start=on_check_start,
         )
     if console is not None:
-        from nimctl.smoke.report import render_table
-
         render_table(report, console)
     failure = report.failure()
     if failure is not None and raise_on_failure:

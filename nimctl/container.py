@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from nimctl.domain import DEFAULT_MAX_IMAGES, DEFAULT_READINESS_PATH, GpuRequest
 from nimctl.plan import Observed
-from nimctl.settings import GpuRequest
 from nimctl.spec import (
     LABEL_CONFIG_HASH,
     LABEL_GPUS,
@@ -28,8 +28,6 @@ from nimctl.spec import (
 )
 
 MANAGED_FILTER = f"{LABEL_MANAGED}=true"  # the engine's label filter for nimctl's containers
-DEFAULT_READINESS_PATH = "/v1/health/ready"
-DEFAULT_MAX_IMAGES = 5  # the NIM's own default for NIM_MAX_IMAGES_PER_PROMPT
 
 
 def parse_time(text: str | None) -> datetime | None:

@@ -15,27 +15,25 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
-
 from nimctl.container import ContainerInfo
 from nimctl.diagnosis import diagnose
+from nimctl.domain import WILDCARD_HOSTS
 from nimctl.engine import connect as connect_engine
+from nimctl.engine.errors import UNREACHABLE_HINT
 from nimctl.engine.port import ContainerWatch, EnginePort
 from nimctl.errors import (
     ConfigError,
     ContainerExited,
     EngineUnreachable,
-    ImageNotFound,
     Interrupted,
     NimctlError,
     PreflightFailed,
     ReadinessTimeout,
     StoppedElsewhere,
-    TransientPullError,
     redact,
 )
 from nimctl.gpu_share import refuse_shared_gpus
+from nimctl.images import ensure_image
 from nimctl.locking import deployment_lock
 from nimctl.plan import Action, Desired, Plan, conflict, conflict_hint, reconcile
 from nimctl.preflight import FAIL, WARN, ensure_cache_dir, pick_free_port, port_is_free, run_checks
@@ -47,29 +45,16 @@ from nimctl.readiness import (
     NotReadyInTime,
     wait_until_ready,
 )
-from nimctl.settings import WILDCARD_HOSTS, LoadedSettings, Settings
-from nimctl.spec import ContainerSpec, build_spec, registry_of, split_reference, with_host_port
+from nimctl.reporter import Reporter
+from nimctl.settings import LoadedSettings, Settings
+from nimctl.smoketest import ALL_CHECKS, QUICK_CHECKS
+from nimctl.smoketest import run_checks as run_smoke
+from nimctl.smoketest.report import render_table, write_junit
+from nimctl.spec import ContainerSpec, build_spec, with_host_port
 
 LOG_TAIL_LINES = 50
 GPU_LOCK = "_gpu-requests"  # not a valid container name, so no deployment's lock
-PULL_ATTEMPTS = 4
 STOP_SETTLE_SECONDS = 1.5  # how long a stop request may take to show who made it (see _who_stopped_it)
-
-
-class Reporter:
-    """Where `up` tells a human what is happening (stderr). The CLI passes a rich Console."""
-
-    def __init__(self, console: Any):
-        self.console = console
-
-    def step(self, text: str) -> None:
-        self.console.print(f"[bold cyan]•[/] {text}", highlight=False)
-
-    def warn(self, text: str) -> None:
-        self.console.print(f"[yellow]warning:[/] {text}", highlight=False)
-
-    def phase(self, name: str, phase: str) -> None:
-        self.console.print(f"[bold cyan]•[/] {name}: {phase}", highlight=False)
 
 
 @dataclass
@@ -183,7 +168,7 @@ def _up_locked(
             raise Interrupted("interrupted", hint="nothing was left running") from None
         except NimctlError as failure:
             if container_id:
-                _handle_failed_start(engine, container_id, plan, spec, settings, options, failure)
+                raise _handle_failed_start(engine, container_id, plan, spec, settings, options, failure) from None
             raise
 
         result = UpResult(
@@ -226,70 +211,6 @@ def _preflight(
     if failed:
         first = failed[0]
         raise PreflightFailed(f"preflight: {first.name}: {first.detail}", hint=first.hint)
-
-
-def ensure_image(
-    engine: EnginePort, settings: Settings, spec: ContainerSpec, local_image: str | None, report: Reporter
-) -> str:
-    if settings.build == "simulator":
-        if local_image is None:
-            report.step(f"building the simulator image {spec.image} (offline, from this machine's python3.11)")
-        return engine.build_simulator(spec.image)
-    if settings.pull == "never" or (settings.pull == "missing" and local_image is not None):
-        if local_image is None:
-            raise ConfigError(f"image {spec.image} is not present and pull is 'never'", hint="use --pull missing")
-        return local_image
-    return _pull(engine, settings, spec.image, report)
-
-
-def _pull(engine: EnginePort, settings: Settings, image: str, report: Reporter) -> str:
-    """Log in (if the registry needs it) and pull; transient faults are retried, bounded and logged."""
-    from nimctl.pull import PullDisplay
-
-    registry = registry_of(image)
-    key = settings.ngc_api_key if registry else None
-
-    def log_retry(state: Any) -> None:
-        report.warn(f"{state.outcome.exception().message}; retry {state.attempt_number} of {PULL_ATTEMPTS - 1}")
-
-    def attempt() -> str:
-        auth = None
-        if registry and key is not None:
-            report.step(f"logging in to {registry} as $oauthtoken")
-            auth = engine.login(registry, key)
-        with PullDisplay(report.console, image) as display:
-            return engine.pull(image, auth, display)
-
-    retrying = Retrying(
-        stop=stop_after_attempt(PULL_ATTEMPTS),
-        wait=wait_exponential(multiplier=0.5, max=8),
-        retry=retry_if_exception_type(TransientPullError),
-        before_sleep=log_retry,
-        reraise=True,
-    )
-    try:
-        return retrying(attempt)
-    except ImageNotFound as missing:
-        raise _which_is_missing(missing, image, registry, key) from None
-
-
-def _which_is_missing(error: ImageNotFound, image: str, registry: str | None, key: SecretStr | None) -> ImageNotFound:
-    """The engine can't tell a missing repository from a missing tag; the registry can."""
-    from nimctl.registry import list_tags
-
-    if registry is None:
-        return error
-    repository, tag = split_reference(image)
-    path = repository.removeprefix(registry + "/")
-    listing = list_tags(registry, path, "$oauthtoken" if key else None, key.get_secret_value() if key else None)
-    if listing is None:
-        return error
-    if not listing.repository_exists:
-        return ImageNotFound(
-            f"image not found: {registry} has no repository {path!r}", hint="check the image name (IMG_NAME / --image)"
-        )
-    known = ", ".join(sorted(listing.tags)[-10:]) or "none"
-    return ImageNotFound(f"tag not found: {path!r} has no tag {tag!r}", hint=f"tags there: {known}")
 
 
 def _container_for(
@@ -362,8 +283,6 @@ def _who_stopped_it(signals: ContainerWatch, what: str, settle: float = STOP_SET
 
 def _disturbed_error(name: str, what: str) -> NimctlError:
     if what == ENGINE_GONE:
-        from nimctl.engine.errors import UNREACHABLE_HINT
-
         return EngineUnreachable(
             f"the Docker engine went away while waiting for {name}",
             hint=f"{UNREACHABLE_HINT}; then `nimctl up` again picks up where this one stopped",
@@ -382,40 +301,43 @@ def _handle_failed_start(
     settings: Settings,
     options: UpOptions,
     failure: NimctlError,
-) -> None:
-    """Attach the log tail and the saved log's path to the error; remove the container.
+) -> NimctlError:
+    """The error to raise for a failed start: `failure` with the log tail, the known cause and the
+    saved log's path (a new error; `failure` is left as it was); the container is removed.
 
     A container that ran and failed (crash, timeout) is removed whoever started it; one that
     failed otherwise (e.g. the engine refused to start it) only if this run created or started
     it. --keep-on-failure keeps either. (tests/unit/test_deploy_policy.py pins each case.)
     """
     if isinstance(failure, (StoppedElsewhere, EngineUnreachable)):
-        return  # another command owns the container now, or no engine is there to ask
+        return failure  # another command owns the container now, or no engine is there to ask
     ran = isinstance(failure, (ContainerExited, ReadinessTimeout))
     full_log = redact(engine.logs(container_id), settings.ngc_api_key) if ran else ""
     log_path = None
     known_cause = None
+    message, details, hint = failure.message, list(failure.details), failure.hint
     if full_log.strip():
         log_path = save_log(settings.log_dir, spec.name, full_log)
-        failure.details = full_log.rstrip("\n").splitlines()[-LOG_TAIL_LINES:]
-        known_cause = diagnose(failure.details)
-        failure.details.insert(0, f"--- last {LOG_TAIL_LINES} log lines of {spec.name} (full log: {log_path}) ---")
+        tail = full_log.rstrip("\n").splitlines()[-LOG_TAIL_LINES:]
+        known_cause = diagnose(tail)
+        details = [f"--- last {LOG_TAIL_LINES} log lines of {spec.name} (full log: {log_path}) ---", *tail]
         if known_cause is not None:
-            failure.message = f"{failure.message}: {known_cause.cause}"
+            message = f"{message}: {known_cause.cause}"
     todo = f"{known_cause.action}; " if known_cause is not None else ""
     if options.keep_on_failure:
         if log_path:
-            failure.hint = (
+            hint = (
                 f"{todo}the container was kept (--keep-on-failure): `nimctl logs --name {spec.name}`; "
                 f"full log: {log_path}"
             )
-        return
+        return failure.but(message=message, hint=hint, details=details)
     if ran or plan.changes_anything:
         engine.stop_and_remove(
             container_id, timeout=settings.stop_timeout if isinstance(failure, ReadinessTimeout) else 5
         )
         if log_path:
-            failure.hint = f"{todo}full log: {log_path}; the container was removed (--keep-on-failure keeps it)"
+            hint = f"{todo}full log: {log_path}; the container was removed (--keep-on-failure keeps it)"
+    return failure.but(message=message, hint=hint, details=details)
 
 
 def save_log(directory: Path, name: str, text: str) -> Path:
@@ -427,10 +349,6 @@ def save_log(directory: Path, name: str, text: str) -> Path:
 
 
 def _smoke(spec: ContainerSpec, settings: Settings, options: UpOptions, report: Reporter, url: str) -> dict:
-    from nimctl.smoke import ALL_CHECKS, QUICK_CHECKS
-    from nimctl.smoke import run_checks as run_smoke
-    from nimctl.smoke.report import render_table, write_junit
-
     suite = options.smoke
     checks = ALL_CHECKS if suite == "full" else QUICK_CHECKS
     report.step(f"smoke test ({suite}): {', '.join(checks)}")
@@ -448,8 +366,8 @@ def _smoke(spec: ContainerSpec, settings: Settings, options: UpOptions, report: 
         report.step(f"smoke report (JUnit XML) written to {options.junit_xml}")
     failure = smoke_report.failure()
     if failure is not None:
-        failure.hint = f"the NIM stays up at {spec.url}; rerun the checks with `nimctl smoke --name {spec.name}`"
-        raise failure
+        hint = f"the NIM stays up at {spec.url}; rerun the checks with `nimctl smoke --name {spec.name}`"
+        raise failure.but(hint=hint)
     return smoke_report.to_dict()
 
 

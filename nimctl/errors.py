@@ -7,7 +7,7 @@ and exits with its code. Messages must never contain the NGC key.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -45,6 +45,14 @@ class NimctlError(Exception):
         self.hint = hint
         # extra lines shown under the message (e.g. the container's last log lines)
         self.details = details or []
+
+    def but(self, *, message: str | None = None, hint: str | None = None, details: list[str] | None = None) -> Self:
+        """A new error of the same kind with these parts changed (the caught one stays as it was)."""
+        return type(self)(
+            self.message if message is None else message,
+            self.hint if hint is None else hint,
+            details=list(self.details if details is None else details),
+        )
 
 
 class ConfigError(NimctlError):

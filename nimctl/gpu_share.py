@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from nimctl.container import ContainerInfo
+from nimctl.domain import GpuRequest
 from nimctl.errors import PreflightFailed
-from nimctl.settings import GpuRequest
 
 ALL = None  # claimed_devices() of `all`: every device, whatever their number
 

@@ -9,9 +9,15 @@ import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from nimctl import lazy
 from nimctl.readiness import fetch
+
+if TYPE_CHECKING:
+    import prometheus_client.parser as prometheus_parser
+else:
+    prometheus_parser = lazy.module("prometheus_client.parser")  # loaded when a NIM's metrics are read
 
 PROBE_DEADLINE = 0.4  # seconds per request: a NIM that answers slower shows "-" this time
 METRICS_PATHS = ("/v1/metrics", "/metrics")  # NIMs serve the first; plain vLLM the second
@@ -46,11 +52,9 @@ class NimReport:
 
 def summarize_metrics(text: str) -> dict[str, float] | None:
     """The vLLM figures `status` shows, summed over label sets (one per served model); None if none is there."""
-    from prometheus_client.parser import text_string_to_metric_families
-
     samples: dict[str, float] = {}
     try:
-        for family in text_string_to_metric_families(text):
+        for family in prometheus_parser.text_string_to_metric_families(text):
             for sample in family.samples:
                 samples[sample.name] = samples.get(sample.name, 0.0) + sample.value
     except ValueError:  # not the exposition format

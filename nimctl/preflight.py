@@ -16,13 +16,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from nimctl.engine.port import EnginePort
+from nimctl.errors import EngineUnreachable, NimctlError
+from nimctl.gpu_share import SHARE_HINT, describe_holders, holders
 from nimctl.settings import Settings
-from nimctl.spec import registry_of
-
-if TYPE_CHECKING:
-    from nimctl.engine.port import EnginePort
+from nimctl.spec import build_spec, registry_of
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
 
@@ -50,8 +49,6 @@ def nearest_existing(path: Path) -> Path:
 
 def check_engine(connect: Callable[[], EnginePort]) -> tuple[Check, EnginePort | None]:
     """Connect and ask the version: both go through engine_errors, so any failure is EngineUnreachable."""
-    from nimctl.errors import EngineUnreachable
-
     try:
         engine = connect()
         version = engine.version()
@@ -115,9 +112,6 @@ def _gpu_verdict(code: int, output: str, where: str, hint: str) -> Check:
 
 
 def _gpus_in_container(settings: Settings, engine: EnginePort) -> Check:
-    from nimctl.errors import NimctlError
-    from nimctl.spec import build_spec
-
     spec = build_spec(settings, "doctor")
     where = f"in a throwaway container of {spec.image} ({engine.kind.name})"
     try:
@@ -285,8 +279,6 @@ def check_disk(settings: Settings) -> Check:
 
 def check_gpu_sharing(settings: Settings, engine: EnginePort | None) -> Check:
     """Would `up` find its GPUs held by another nimctl container? (`up` refuses that unless --share-gpus)"""
-    from nimctl.gpu_share import SHARE_HINT, describe_holders, holders
-
     request = settings.gpu_request
     if not request.wanted:
         return Check("gpu sharing", SKIP, "no GPU requested (--gpus none)")

@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from nimctl import lazy
 from nimctl.errors import ImageNotFound, PullError, RateLimited, RegistryAuthError, TransientPullError
+
+if TYPE_CHECKING:
+    import rich.progress as rich_progress
+else:
+    rich_progress = lazy.module("rich.progress")  # only for live bars on a terminal
 
 
 def one_line(text: str, limit: int = 300) -> str:
@@ -149,13 +155,11 @@ class PullDisplay:
         self._shown_status: dict[str, str] = {}
         self._progress: Any = None
         if self._live:
-            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
-
-            self._progress = Progress(
-                TextColumn("[bold]{task.fields[layer]}"),
-                TextColumn("{task.fields[status]:<18}"),
-                BarColumn(),
-                DownloadColumn(),
+            self._progress = rich_progress.Progress(
+                rich_progress.TextColumn("[bold]{task.fields[layer]}"),
+                rich_progress.TextColumn("{task.fields[status]:<18}"),
+                rich_progress.BarColumn(),
+                rich_progress.DownloadColumn(),
                 console=console,
                 transient=False,
             )

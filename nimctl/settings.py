@@ -19,8 +19,17 @@ from typing import Any, Literal
 from pydantic import AliasChoices, AliasGenerator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from nimctl.domain import (
+    DEFAULT_LIVENESS_PATH,
+    DEFAULT_MAX_IMAGES,
+    DEFAULT_READINESS_PATH,
+    GpuRequest,
+    host_url,
+    parse_size,
+)
 from nimctl.env_names import ENV_PREFIX, NVIDIA_ENV_NAMES, env_names
 from nimctl.errors import ConfigError
+from nimctl.options import COMMAND_SETTINGS, settings_flags
 from nimctl.settings_sources import (
     DEFAULT_SOURCE,
     EnvironmentSource,
@@ -31,75 +40,6 @@ from nimctl.settings_sources import (
 )
 
 DEFAULT_PROFILE = "mistral-small-4-119b-2603"
-
-_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
-
-
-def parse_size(text: str | int) -> int:
-    """Docker's size syntax: ``32GB``, ``32g``, ``512MiB``, ``1073741824`` (units are powers of 1024)."""
-    if isinstance(text, int):
-        return text
-    match = _SIZE_RE.match(text)
-    if not match:
-        raise ValueError(f"{text!r} is not a size (examples: 32GB, 16g, 512MiB)")
-    number, unit = float(match.group(1)), match.group(2).lower()
-    size = int(number * _SIZE_UNITS[unit])
-    if size <= 0:
-        raise ValueError(f"{text!r} must be larger than 0")
-    return size
-
-
-_DEVICE_ID = re.compile(r"[0-9]+|GPU-[0-9a-fA-F-]+")
-
-
-WILDCARD_HOSTS = ("0.0.0.0", "", "::")  # publish on every interface (a NIM has no auth: `up` warns)
-
-
-def host_url(host: str, port: int | str) -> str:
-    """The URL a published port answers on from this host."""
-    reachable = "127.0.0.1" if host in WILDCARD_HOSTS else host
-    return f"http://{reachable}:{port}"
-
-
-@dataclass(frozen=True)
-class GpuRequest:
-    """`--gpus` as docker reads it: all, a count, device ids (`device=0,2`, or bare `0,2`), or none."""
-
-    count: int | None = None  # -1 means all
-    device_ids: tuple[str, ...] = ()
-
-    @property
-    def wanted(self) -> bool:
-        return self.count not in (None, 0) or bool(self.device_ids)
-
-    @property
-    def normalized(self) -> str:
-        """One spelling per request (`all`, `2`, `device=0,2`, `none`): the container's label, and `status`."""
-        if self.device_ids:
-            return "device=" + ",".join(self.device_ids)
-        if self.count == -1:
-            return "all"
-        return str(self.count) if self.wanted else "none"
-
-    @classmethod
-    def parse(cls, text: str) -> GpuRequest:
-        # docker's own quoting: --gpus '"device=0,2"' (the comma would otherwise split its CSV)
-        value = text.strip().strip('"').strip()
-        lowered = value.lower()
-        if lowered == "all":
-            return cls(count=-1)
-        if lowered in ("none", "0", ""):
-            return cls(count=None)
-        if re.fullmatch(r"[0-9]+", lowered):  # a bare number is a count, as in docker (ASCII digits: "²" is not one)
-            return cls(count=int(lowered))
-        listed = value[len("device=") :] if lowered.startswith("device=") else value
-        ids = tuple(part.strip() for part in listed.split(","))
-        if all(_DEVICE_ID.fullmatch(part) for part in ids):
-            return cls(device_ids=ids)
-        raise ValueError(
-            f"{text!r} is not a GPU selection (use all, a count, device=1 or device=0,2, ids like 0,1, or none)"
-        )
 
 
 class Settings(BaseSettings):
@@ -130,7 +70,9 @@ class Settings(BaseSettings):
     )
     cache_dir: Path = Field(Path("~/.cache/nim"), description="Host model cache, mounted at cache_mount")
     cache_mount: str = Field("/opt/nim/.cache", description="Cache path inside the container")
-    max_images_per_prompt: int = Field(5, description="NIM_MAX_IMAGES_PER_PROMPT passed to the NIM", ge=1, le=1000)
+    max_images_per_prompt: int = Field(
+        DEFAULT_MAX_IMAGES, description="NIM_MAX_IMAGES_PER_PROMPT passed to the NIM", ge=1, le=1000
+    )
     model_profile: str | None = Field(
         None, description="NIM_MODEL_PROFILE passed to the NIM: a profile id or name from `nimctl profiles`"
     )
@@ -147,8 +89,8 @@ class Settings(BaseSettings):
         "the docker config's current context, else the local socket",
     )
     container_port: int = Field(8000, description="Port the NIM listens on in the container", ge=1, le=65535)
-    readiness_path: str = Field("/v1/health/ready", description="Readiness endpoint")
-    liveness_path: str = Field("/v1/health/live", description="Liveness endpoint (the k8s liveness probe)")
+    readiness_path: str = Field(DEFAULT_READINESS_PATH, description="Readiness endpoint")
+    liveness_path: str = Field(DEFAULT_LIVENESS_PATH, description="Liveness endpoint (the k8s liveness probe)")
     env: dict[str, str] = Field({}, description="Extra container environment (profile [env] table, --env KEY=VALUE)")
     user: str | None = Field(None, description="uid:gid the container runs as (default: yours)")
     pull: Literal["always", "missing", "never"] = Field("missing", description="When to pull the image")
@@ -419,30 +361,22 @@ def _config_error(exc: ValidationError, sources: Mapping[str, str]) -> ConfigErr
     )
 
 
-# option names (CLI flags, API keywords) -> the setting each sets, where the two differ
-SETTING_OF_OPTION = {"name": "container_name", "max_images": "max_images_per_prompt"}
-
-
-def settings_flags(**options: Any) -> dict[str, Any]:
-    """Options (as the CLI and the API name them) as `load_settings` flags; None means not given.
-
-    `env` is `--env` pairs (KEY=VALUE strings) or a mapping.
-    """
-    flags = {SETTING_OF_OPTION.get(option, option): value for option, value in options.items() if value is not None}
-    if "env" in flags:
-        env = flags["env"]
-        flags["env"] = dict(env) if isinstance(env, Mapping) else parse_env_pairs(list(env))
-    return flags
-
-
-def parse_env_pairs(pairs: list[str] | None) -> dict[str, str] | None:
-    """`--env KEY=VALUE` (repeatable) to a dict."""
-    if not pairs:
-        return None
-    result: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--env {pair!r} is not KEY=VALUE", hint="example: --env NIM_LOG_LEVEL=DEBUG")
-        result[key] = value
-    return result
+def load_options(
+    command: str,
+    values: Mapping[str, Any],
+    *,
+    environ: Mapping[str, str] | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> LoadedSettings:
+    """The settings `command` runs with: its setting options (nimctl/options.py) among `values` (an
+    API function's keywords, a CLI command's options), `settings` (any other setting by name; a named
+    option wins), then the environment, the profile and the defaults."""
+    extra = dict(settings or {})
+    unknown = sorted(set(extra) - set(SETTING_NAMES))
+    if unknown:
+        raise ConfigError(
+            f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
+            hint="the settings table in the README lists every name",
+        )
+    given = {name: values.get(name) for name in COMMAND_SETTINGS[command]}
+    return load_settings(extra | settings_flags(given), profile=given.get("profile"), environ=environ)

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from nimctl import __version__
-from nimctl.settings import GpuRequest, Settings, host_url
+from nimctl.domain import GpuRequest, host_url
+from nimctl.settings import Settings
+from nimctl.version import __version__
 
 LABEL_PREFIX = "io.nimctl."
 LABEL_MANAGED = LABEL_PREFIX + "managed"

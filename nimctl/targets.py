@@ -7,12 +7,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
+from nimctl.engine.port import EnginePort
 from nimctl.errors import ConfigError
-
-if TYPE_CHECKING:
-    from nimctl.settings import LoadedSettings
+from nimctl.settings import LoadedSettings
 
 
 @dataclass(frozen=True)
@@ -24,13 +22,9 @@ class Endpoint:
 
 
 @contextlib.contextmanager
-def reach_endpoint(name: str | None, loaded: LoadedSettings) -> Iterator[Endpoint]:
-    """The endpoint of a running nimctl container (the one named, or the only one running) on the
-    engine `loaded` chooses, its URL one this process can open: through an SSH tunnel, open for the
-    `with` block, on a remote engine."""
-    from nimctl.engine import connect
-
-    engine = connect(loaded)
+def reach_endpoint(engine: EnginePort, name: str | None = None) -> Iterator[Endpoint]:
+    """The endpoint of a running nimctl container (the one named, or the only one running), its URL
+    one this process can open: through an SSH tunnel, open for the `with` block, on a remote engine."""
     running = [info for info in engine.managed_containers(name) if info.running]
     if not running:
         raise ConfigError(
@@ -47,18 +41,14 @@ def reach_endpoint(name: str | None, loaded: LoadedSettings) -> Iterator[Endpoin
         yield Endpoint(name=info.name, url=url, model=info.model, max_images=info.max_images)
 
 
-def target_name(engine: Any, name: str | None, profile: str | None) -> str:
+def target_name(engine: EnginePort, loaded: LoadedSettings, *, profile_given: bool) -> str:
     """Which container `logs`/`down` mean: --name, else the profile's, else the only one there is.
 
     After `nimctl up --profile sim`, a plain `nimctl logs` or `nimctl down` finds the simulator
     instead of looking for the default profile's container.
     """
-    from nimctl.settings import load_settings
-
-    if name:
-        return name
-    configured = load_settings({}, profile=profile).settings.container_name
-    if profile is not None or engine.inspect(configured) is not None:
+    configured = loaded.settings.container_name
+    if loaded.sources.get("container_name") == "flag" or profile_given or engine.inspect(configured) is not None:
         return configured
     managed = engine.managed_containers()
     return managed[0].name if len(managed) == 1 else configured

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from nimctl.container import OneOffResult
-from nimctl.deploy import LOG_TAIL_LINES, Reporter, ensure_image
+from nimctl.deploy import LOG_TAIL_LINES
 from nimctl.diagnosis import diagnose
 from nimctl.engine import connect as connect_engine
 from nimctl.engine.port import EnginePort
 from nimctl.errors import ContainerExited, Interrupted, NimctlError, RegistryAuthError
+from nimctl.images import ensure_image
 from nimctl.model_profiles import ProfileListing, parse_profile_listing
 from nimctl.preflight import ensure_cache_dir
+from nimctl.reporter import Reporter
 from nimctl.settings import LoadedSettings
 from nimctl.spec import build_spec, oneoff_spec
 
@@ -32,16 +34,12 @@ def run_task(
     on_line: Callable[[str], None],
     connect: Callable[[], EnginePort] | None = None,
 ) -> OneOffResult:
-    """Run `command` in the image `up` would start, as `up` would start it; fail as `up` fails.
-
-    On the engine `loaded` chooses (`connect` replaces that, for tests). The cache directory is
-    created here only for a local engine: a remote one's is on its own host.
-    """
+    """Run `command` in the image `up` would start, as `up` would start it; fail as `up` fails."""
     settings = loaded.settings
     spec = build_spec(settings, loaded.profile.name)
     engine = connect() if connect is not None else connect_engine(loaded)
     ensure_image(engine, settings, spec, engine.image_id(spec.image), report)
-    if engine.kind.is_local:
+    if engine.kind.is_local:  # a remote engine's cache dir is on its host, out of reach from here (as in `up`)
         ensure_cache_dir(settings)
     oneoff = oneoff_spec(spec, task, command)
     report.step(f"running `{' '.join(command)}` in a throwaway container of {spec.image}")

@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
+from nimctl.cli import cache, config, doctor, down, k8s, logs, profiles, smoke, status, up
 from nimctl.cli.guard import guarded
+from nimctl.version import __version__
 
 app = typer.Typer(
     name="nimctl",
@@ -24,8 +26,6 @@ app = typer.Typer(
 
 def _show_version(value: bool) -> None:
     if value:
-        from nimctl import __version__
-
         typer.echo(f"nimctl {__version__}")
         raise typer.Exit()
 
@@ -41,8 +41,6 @@ def _root(
 
 
 def _register() -> None:
-    from nimctl.cli import cache, config, doctor, down, k8s, logs, profiles, smoke, status, up
-
     app.command("up")(guarded(up.up))
     app.command("down")(guarded(down.down))
     app.command("status")(guarded(status.status))

@@ -22,12 +22,13 @@ def _shown(field: str, value: Any) -> Any:
 
 @app.command("show")
 @guarded
-def show(profile: opt.Profile = None, json_output: opt.Json = False) -> None:
+@opt.uses_settings("config show")
+def show(options: opt.SettingValues, json_output: opt.Json = False) -> None:
     """Print every setting, its value and its source (flag, env NAME, profile PATH, default)."""
     from nimctl.cli.output import console, emit_json
-    from nimctl.settings import load_settings
+    from nimctl.settings import load_options as load
 
-    loaded = load_settings({}, profile=profile)
+    loaded = load("config show", options)
     rows = [
         {"setting": field, "value": _shown(field, getattr(loaded.settings, field)), "source": loaded.sources[field]}
         for field in type(loaded.settings).model_fields

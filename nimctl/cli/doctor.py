@@ -6,35 +6,15 @@ from nimctl.cli import options as opt
 from nimctl.errors import PreflightFailed
 
 
-def doctor(
-    profile: opt.Profile = None,
-    name: opt.Name = None,
-    port: opt.Port = None,
-    host: opt.Host = None,
-    gpus: opt.Gpus = None,
-    runtime: opt.Runtime = None,
-    cache_dir: opt.CacheDir = None,
-    image: opt.Image = None,
-    engine_url: opt.EngineUrl = None,
-    json_output: opt.Json = False,
-) -> None:
+@opt.uses_settings("doctor")
+def doctor(options: opt.SettingValues, json_output: opt.Json = False) -> None:
     """Check the machine before `up`: engine, GPU support, NGC key, cache dir, port, disk, GPUs held by other NIMs."""
     from nimctl.cli.output import console, emit_json
     from nimctl.engine import connect
     from nimctl.preflight import FAIL, check_engine, check_gpu_sharing, run_checks
-    from nimctl.settings import load_settings, settings_flags
+    from nimctl.settings import load_options as load
 
-    flags = settings_flags(
-        name=name,
-        port=port,
-        host=host,
-        gpus=gpus,
-        runtime=runtime,
-        cache_dir=cache_dir,
-        image=image,
-        engine_url=engine_url,
-    )
-    loaded = load_settings(flags, profile=profile)
+    loaded = load("doctor", options)
     settings = loaded.settings
     engine_check, engine = check_engine(lambda: connect(loaded))
     held = False

@@ -9,23 +9,23 @@ import typer
 from nimctl.cli import options as opt
 
 
+@opt.uses_settings("down")
 def down(
-    name: opt.Name = None,
+    options: opt.SettingValues,
     all_: Annotated[
         bool, typer.Option("--all", help="Every container nimctl created (with --profile: of that profile only).")
     ] = False,
     timeout: Annotated[
         int, typer.Option("--timeout", help="Seconds the NIM gets to stop before it is killed.", min=0)
     ] = 30,
-    profile: opt.Profile = None,
     json_output: opt.Json = False,
-    engine_url: opt.EngineUrl = None,
 ) -> None:
     """Stop and remove the NIM container (the model cache stays)."""
     from nimctl.api import down as api_down
     from nimctl.cli.output import console, emit_json
 
-    removed = api_down(name, profile=profile, everything=all_, timeout=timeout, engine_url=engine_url)
+    removed = api_down(**options, everything=all_, timeout=timeout)
+    name, profile = options["name"], options["profile"]
     out = console()
     if removed:
         out.print(f"removed {', '.join(removed)} (the model cache is kept)")

@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 
+from nimctl.cli.output import console
 from nimctl.errors import ExitCode, NimctlError
 
 
@@ -18,8 +19,6 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 
 
 def report_error(error: NimctlError) -> None:
-    from nimctl.cli.output import console
-
     out = console()
     out.print(f"[bold red]error:[/] {error.message}", highlight=False, markup=True, soft_wrap=True)
     for line in error.details:

@@ -17,19 +17,13 @@ OUTPUT_FORMATS = ("yaml", "json")
 
 @app.command("render")
 @guarded
+@opt.uses_settings(
+    "k8s render",
+    gpus="GPUs per replica: a count, or none.",
+    user="uid:gid of the cache job and the NIM (default 1000:1000).",
+)
 def render(
-    profile: opt.Profile = None,
-    name: opt.Name = None,
-    image: opt.Image = None,
-    gpus: Annotated[
-        str | None, typer.Option("--gpus", help="GPUs per replica: a count, or none. [env: NIMCTL_GPUS]")
-    ] = None,
-    shm_size: opt.ShmSize = None,
-    max_images: opt.MaxImages = None,
-    env: opt.EnvPairs = None,
-    user: Annotated[
-        str | None, typer.Option("--user", help="uid:gid of the cache job and the NIM (default 1000:1000).")
-    ] = None,
+    options: opt.SettingValues,
     namespace: Annotated[
         str | None, typer.Option("--namespace", help="Namespace of the resources (default: kubectl's).")
     ] = None,
@@ -63,14 +57,11 @@ def render(
     from nimctl.cli.output import console
     from nimctl.k8s.render import RenderOptions, secret_commands, to_text
     from nimctl.k8s.render import render as render_resources
-    from nimctl.settings import load_settings, settings_flags
+    from nimctl.settings import load_options as load
 
     if output not in OUTPUT_FORMATS:
         raise ConfigError(f"invalid --output {output!r}", hint="use -o yaml or -o json")
-    flags = settings_flags(
-        name=name, image=image, gpus=gpus, shm_size=shm_size, max_images=max_images, env=env, user=user
-    )
-    loaded = load_settings(flags, profile=profile)
+    loaded = load("k8s render", options)
     options = RenderOptions(
         namespace=namespace,
         replicas=replicas,

@@ -11,20 +11,20 @@ from nimctl.cli import options as opt
 from nimctl.errors import ConfigError
 
 
+@opt.uses_settings("logs")
 def logs(
-    name: opt.Name = None,
+    options: opt.SettingValues,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
     tail: Annotated[Optional[int], typer.Option("--tail", help="Only the last N lines.", min=0)] = None,
-    profile: opt.Profile = None,
-    engine_url: opt.EngineUrl = None,
 ) -> None:
     """Print the NIM container's log (stdout and stderr, as the engine keeps it)."""
     from nimctl.engine import connect
-    from nimctl.settings import load_settings
+    from nimctl.settings import load_options as load
     from nimctl.targets import target_name
 
-    engine = connect(load_settings({"engine_url": engine_url}, profile=profile))
-    target = target_name(engine, name, profile)
+    loaded = load("logs", options)
+    engine = connect(loaded)
+    target = target_name(engine, loaded, profile_given=options["profile"] is not None)
     info = engine.inspect(target)
     if info is None or not info.managed:
         raise ConfigError(f"no nimctl container named {target!r}", hint="`nimctl status` lists them")

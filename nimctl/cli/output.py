@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+from nimctl import lazy
+
+if TYPE_CHECKING:
+    import json
+
+    import rich.console as rich_console
+else:  # neither is needed for `--help` (guard.py imports this module)
+    json = lazy.module("json")
+    rich_console = lazy.module("rich.console")
 
 
 def plain_output(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bool:
@@ -20,14 +29,12 @@ def plain_output(stream: TextIO, environ: Mapping[str, str] = os.environ) -> boo
 
 @lru_cache(maxsize=1)
 def console() -> Any:
-    from rich.console import Console
-
     # Piped into a CI log, rich would assume 80 columns and cut URLs and image names short.
     width = None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 200
     if plain_output(sys.stderr):
         # force_terminal=False also turns off spinners and PullDisplay's live bars (is_terminal).
-        return Console(stderr=True, highlight=False, width=width, no_color=True, force_terminal=False)
-    return Console(stderr=True, highlight=False, width=width)
+        return rich_console.Console(stderr=True, highlight=False, width=width, no_color=True, force_terminal=False)
+    return rich_console.Console(stderr=True, highlight=False, width=width)
 
 
 def emit_json(data: Any) -> None:

@@ -5,40 +5,17 @@ from __future__ import annotations
 from nimctl.cli import options as opt
 
 
-def profiles(
-    profile: opt.Profile = None,
-    image: opt.Image = None,
-    gpus: opt.Gpus = None,
-    runtime: opt.Runtime = None,
-    shm_size: opt.ShmSize = None,
-    cache_dir: opt.CacheDir = None,
-    env: opt.EnvPairs = None,
-    pull: opt.Pull = None,
-    user: opt.User = None,
-    engine_url: opt.EngineUrl = None,
-    verbose: opt.Verbose = False,
-    json_output: opt.Json = False,
-) -> None:
+@opt.uses_settings("profiles")
+def profiles(options: opt.SettingValues, verbose: opt.Verbose = False, json_output: opt.Json = False) -> None:
     """List the model profiles the image offers and which of them can run on the GPUs it is given."""
     from rich.table import Table
 
     from nimctl.cli.output import console, emit_json
-    from nimctl.deploy import Reporter
-    from nimctl.settings import load_settings, settings_flags
+    from nimctl.reporter import Reporter
+    from nimctl.settings import load_options as load
     from nimctl.tasks import list_profiles
 
-    flags = settings_flags(
-        image=image,
-        gpus=gpus,
-        runtime=runtime,
-        shm_size=shm_size,
-        cache_dir=cache_dir,
-        env=env,
-        pull=pull,
-        user=user,
-        engine_url=engine_url,
-    )
-    loaded = load_settings(flags, profile=profile)
+    loaded = load("profiles", options)
     out = console()
     echo = (
         (lambda line: out.print(f"[dim]{line}[/]", highlight=False, markup=False)) if verbose else (lambda line: None)

@@ -9,10 +9,12 @@ from typing import Annotated
 
 import typer
 
-from nimctl.cli.options import EngineUrl, Json, Name, Profile
+from nimctl.cli import options as opt
 
 
+@opt.uses_settings("smoke")
 def smoke(
+    options: opt.SettingValues,
     url: Annotated[
         str | None,
         typer.Option("--url", help="Server root, e.g. http://127.0.0.1:8000 (default: the managed container's)."),
@@ -43,18 +45,18 @@ def smoke(
         ),
     ] = None,
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds allowed for each check.")] = 30.0,
-    json_output: Json = False,
+    json_output: opt.Json = False,
     junit_xml: Annotated[
         Path | None, typer.Option("--junit-xml", help="Also write the report as a JUnit XML file.", dir_okay=False)
     ] = None,
-    name: Name = None,  # the container to test when --url is not given
-    engine_url: EngineUrl = None,
-    profile: Profile = None,
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="The container to test (default: the only one running).")
+    ] = None,
 ) -> None:
     """Run smoke checks against a running NIM; exit 7 if any fails."""
     from nimctl.api import smoke as run_smoke
     from nimctl.cli.output import console, emit_json
-    from nimctl.smoke.report import render_table, write_junit
+    from nimctl.smoketest.report import render_table, write_junit
 
     err = console()
     with err.status("smoke checks…") as status:
@@ -71,8 +73,7 @@ def smoke(
             image_url=image_url,
             timeout=timeout,
             raise_on_failure=False,
-            engine_url=engine_url,
-            profile=profile,
+            **options,
             on_check_start=show_progress,
         )
 

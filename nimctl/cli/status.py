@@ -4,11 +4,19 @@ serving metrics (rows: inventory.status); `--watch` refreshes them in place unti
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from nimctl import lazy
 from nimctl.cli import options as opt
+
+if TYPE_CHECKING:
+    import rich.table as rich_table
+    import rich.text as rich_text
+else:
+    rich_table = lazy.module("rich.table")  # loaded when a table is drawn, not for `--help`
+    rich_text = lazy.module("rich.text")
 
 COLUMNS = (
     "name",
@@ -58,12 +66,9 @@ def _metric_cells(metrics: dict[str, float] | None) -> tuple[str, str, str]:
 
 def render(rows: list[dict[str, Any]], name: str | None) -> Any:
     """The rows as a rich renderable (a table, or a line when there is nothing)."""
-    from rich.table import Table
-    from rich.text import Text
-
     if not rows:
-        return Text("no nimctl containers" + (f" named {name!r}" if name else ""))
-    table = Table(box=None, pad_edge=False)
+        return rich_text.Text("no nimctl containers" + (f" named {name!r}" if name else ""))
+    table = rich_table.Table(box=None, pad_edge=False)
     for column in COLUMNS:
         table.add_column(column)
     for row in rows:
@@ -84,8 +89,10 @@ def render(rows: list[dict[str, Any]], name: str | None) -> Any:
     return table
 
 
+@opt.uses_settings("status")
 def status(
-    name: opt.Name = None,
+    options: opt.SettingValues,
+    name: Annotated[Optional[str], typer.Option("--name", "-n", help="Only the container of this name.")] = None,
     json_output: opt.Json = False,
     watch: Annotated[
         bool, typer.Option("--watch", "-w", help="Refresh until Ctrl-C (in place on a terminal).")
@@ -93,16 +100,14 @@ def status(
     interval: Annotated[
         float, typer.Option("--interval", help="Seconds between refreshes with --watch.", min=0.1)
     ] = 2.0,
-    engine_url: opt.EngineUrl = None,
-    profile: opt.Profile = None,
 ) -> None:
     """List nimctl's containers: state, GPUs, ready (checked live), url, NIM release, model profile, metrics."""
     from nimctl.cli.output import console, emit_json
     from nimctl.engine import connect
     from nimctl.inventory import status as status_rows
-    from nimctl.settings import load_settings
+    from nimctl.settings import load_options as load
 
-    engine = connect(load_settings({"engine_url": engine_url}, profile=profile))
+    engine = connect(load("status", options))
     out = console()
     if not json_output:
         out.print(f"engine: {engine.kind.describe()} (from {engine.choice.source})", highlight=False)

@@ -11,32 +11,9 @@ from nimctl.cli import options as opt
 from nimctl.errors import ConfigError
 
 
+@opt.uses_settings("up")
 def up(
-    profile: opt.Profile = None,
-    name: opt.Name = None,
-    image: opt.Image = None,
-    port: opt.Port = None,
-    host: opt.Host = None,
-    gpus: opt.Gpus = None,
-    share_gpus: opt.ShareGpus = None,
-    runtime: opt.Runtime = None,
-    shm_size: opt.ShmSize = None,
-    cache_dir: opt.CacheDir = None,
-    max_images: opt.MaxImages = None,
-    env: opt.EnvPairs = None,
-    pull: opt.Pull = None,
-    user: opt.User = None,
-    model_profile: opt.ModelProfile = None,
-    engine_url: opt.EngineUrl = None,
-    timeout: Annotated[
-        Optional[float],
-        typer.Option(
-            "--timeout", help="Seconds to wait for readiness (default 1800: a first start downloads ~100 GB)."
-        ),
-    ] = None,
-    smoke: Annotated[
-        Optional[str], typer.Option("--smoke", help="Smoke suite once ready: quick | full | none.")
-    ] = None,
+    options: opt.SettingValues,
     no_smoke: Annotated[bool, typer.Option("--no-smoke", help="Same as --smoke none.")] = False,
     force_recreate: Annotated[
         bool, typer.Option("--force-recreate", help="Recreate the container even if its config is unchanged.")
@@ -53,34 +30,18 @@ def up(
     """Start the NIM like NVIDIA's `docker run`, wait until it is ready, then smoke-test it."""
     from nimctl.api import up as api_up
     from nimctl.cli.output import console, emit_json
-    from nimctl.settings import parse_env_pairs
+    from nimctl.options import parse_env_pairs
 
+    smoke = options["smoke"]
     if no_smoke and smoke not in (None, "none"):
         raise ConfigError("--no-smoke contradicts --smoke " + smoke, hint="give one of them")
     out = console()
     result = api_up(
-        profile,
+        **(options | {"env": parse_env_pairs(options["env"]), "smoke": "none" if no_smoke else smoke}),
         force_recreate=force_recreate,
         keep_on_failure=keep_on_failure,
         junit_xml=junit_xml,
         console=out,
-        name=name,
-        image=image,
-        port=port,
-        host=host,
-        gpus=gpus,
-        share_gpus=share_gpus,
-        runtime=runtime,
-        shm_size=shm_size,
-        cache_dir=cache_dir,
-        max_images=max_images,
-        env=parse_env_pairs(env),
-        pull=pull,
-        user=user,
-        model_profile=model_profile,
-        engine_url=engine_url,
-        timeout=timeout,
-        smoke="none" if no_smoke else smoke,
     )
     where = f" (on the engine's host; nimctl reached it via {result.via})" if result.via else ""
     out.print(

@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import urlparse
 
-from nimctl.settings import GpuRequest
+from nimctl.domain import GpuRequest
 
 PODMAN_COMPONENT = "Podman Engine"
 PODMAN_CDI_REQUESTS = (5, 4)  # first podman whose compat API honours a DeviceRequest with driver "cdi"

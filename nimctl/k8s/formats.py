@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from nimctl.settings import parse_size
+from nimctl.domain import parse_size
 
 # A Service is created under the NIMService's name, so names follow the stricter RFC 1035 label
 # rule (a letter first) that Services need, which is also a valid DNS-1123 label.

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from nimctl.smoke import ALL_CHECKS, media, run_checks
+from nimctl.smoketest import ALL_CHECKS, media, run_checks
 from tests.integration.harness import unavailable
 
 pytestmark = pytest.mark.integration

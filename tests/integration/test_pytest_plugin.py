@@ -221,3 +221,76 @@ def test_a_remote_engines_nim_is_reached_through_the_ssh_tunnel(pytester, plugin
     local_port = int(record["url"].rsplit(":", 1)[1].split("/", 1)[0])
     assert local_port != plugin_env.port  # not the published port: the tunnel's local end
     assert record["started"] is True
+
+
+def _remove(docker_client, name: str) -> None:
+    import docker.errors
+
+    try:
+        docker_client.api.remove_container(name, force=True)
+    except docker.errors.NotFound:
+        pass
+
+
+def test_ini_options_set_the_nim_and_the_environment_wins_over_them(pytester, plugin_env, docker_client, monkeypatch):
+    """`nim_*` in pytest.ini: the profile, name and keep come from it; NIMCTL_PORT beats its nim_port."""
+    ini_name = plugin_env.name + "-ini"
+    monkeypatch.delenv("NIMCTL_CONTAINER_NAME")
+    pytester.makeini(
+        f"""
+        [pytest]
+        nim_profile = sim
+        nim_name = {ini_name}
+        nim_port = 1
+        nim_timeout = 120
+        nim_keep = true
+        """
+    )
+    pytester.makepyfile(test_uses_nim=USES_NIM)
+    try:
+        result = run_inner(pytester, "test_uses_nim.py")
+        result.assert_outcomes(passed=2)
+        kept = container(docker_client, ini_name)
+        assert kept is not None and kept.status == "running"  # nim_keep = true
+        assert {r["name"] for r in plugin_env.records()} == {ini_name}
+        assert all(f":{plugin_env.port}/" in r["url"] for r in plugin_env.records())  # NIMCTL_PORT, not nim_port
+    finally:
+        _remove(docker_client, ini_name)
+
+
+def test_pyproject_ini_options_are_read_too(pytester, plugin_env, docker_client):
+    """[tool.pytest.ini_options]: a bad nim_timeout is refused naming the setting, before anything starts."""
+    pytester.makepyprojecttoml(
+        """
+        [tool.pytest.ini_options]
+        nim_profile = "sim"
+        nim_timeout = "soon"
+        """
+    )
+    pytester.makepyfile(test_uses_nim=USES_NIM)
+    result = run_inner(pytester, "test_uses_nim.py")
+    result.assert_outcomes(errors=2)
+    assert "invalid setting timeout (from flag)" in result.stdout.str()
+    assert container(docker_client, plugin_env.name) is None
+
+
+def test_a_conftest_overrides_nim_settings(pytester, plugin_env, docker_client):
+    code_name = plugin_env.name + "-code"
+    pytester.makeconftest(
+        f"""
+        import pytest
+
+        @pytest.fixture(scope="session")
+        def nim_settings():
+            return {{"profile": "sim", "name": "{code_name}", "port": "auto", "timeout": 120.0}}
+        """
+    )
+    pytester.makepyfile(test_uses_nim=USES_NIM)
+    try:
+        result = run_inner(pytester, "--nim-profile", "no-such-profile", "test_uses_nim.py")  # the fixture wins
+        result.assert_outcomes(passed=2)
+        records = plugin_env.records()
+        assert {r["name"] for r in records} == {code_name} and all(r["started"] for r in records)
+        assert container(docker_client, code_name) is None  # this run started it, so it removed it
+    finally:
+        _remove(docker_client, code_name)

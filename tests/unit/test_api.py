@@ -11,6 +11,7 @@ import pytest
 import nimctl
 from nimctl import api
 from nimctl.errors import ConfigError, ExitCode
+from nimctl.options import settings_flags
 
 
 def no_engine():
@@ -25,8 +26,9 @@ def engine_forbidden(monkeypatch):
 
 
 def test_keywords_become_the_settings_the_cli_flags_set():
-    flags = api.up_flags(name="n1", max_images=3, port=9000, env={"A": "1"}, timeout=5, smoke="none")
-    assert flags == {
+    values = {"name": "n1", "max_images": 3, "port": 9000, "env": {"A": "1"}, "timeout": 5, "smoke": "none"}
+    loaded = api.load("up", values, environ={})
+    assert settings_flags(values) == {
         "container_name": "n1",
         "max_images_per_prompt": 3,
         "port": 9000,
@@ -34,16 +36,37 @@ def test_keywords_become_the_settings_the_cli_flags_set():
         "timeout": 5,
         "smoke": "none",
     }
+    got = loaded.settings
+    assert (got.container_name, got.max_images_per_prompt, got.port, got.timeout) == ("n1", 3, 9000, 5)
+    assert all(loaded.sources[field] == "flag" for field in ("container_name", "max_images_per_prompt", "port"))
 
 
 def test_other_settings_by_name_and_named_arguments_win():
-    flags = api.up_flags(port=9000, settings={"stop_timeout": 3, "port": 1234})
-    assert flags == {"stop_timeout": 3, "port": 9000}
+    loaded = api.load("up", {"port": 9000}, settings={"stop_timeout": 3, "port": 1234}, environ={})
+    assert (loaded.settings.stop_timeout, loaded.settings.port) == (3, 9000)
+
+
+def test_a_command_reads_only_its_own_settings():
+    # smoke's `timeout` is seconds per check, not the readiness timeout setting
+    loaded = api.load("smoke", {"timeout": 5, "engine_url": "unix:///x.sock"}, environ={})
+    assert loaded.settings.engine_url == "unix:///x.sock" and loaded.sources["timeout"] != "flag"
+
+
+def test_the_engine_url_comes_from_the_environment_or_the_profile(tmp_path):
+    profile = tmp_path / "p.toml"
+    profile.write_text('engine_url = "unix:///from-profile.sock"\n')
+    from_profile = api.load("status", {"profile": str(profile)}, environ={})
+    assert from_profile.settings.engine_url == "unix:///from-profile.sock"
+    from_env = api.load("status", {"profile": str(profile)}, environ={"NIMCTL_ENGINE_URL": "unix:///env.sock"})
+    assert (from_env.settings.engine_url, from_env.sources["engine_url"]) == (
+        "unix:///env.sock",
+        "env NIMCTL_ENGINE_URL",
+    )
 
 
 def test_an_unknown_setting_is_a_usage_error():
     with pytest.raises(ConfigError, match="unknown setting colour") as caught:
-        api.up_flags(settings={"colour": "green"})
+        api.load("up", {}, settings={"colour": "green"})
     assert caught.value.exit_code == ExitCode.USAGE
     assert "README" in caught.value.hint
 
@@ -80,13 +103,14 @@ def test_smoke_rejects_bad_arguments_before_any_lookup(engine_forbidden):
         api.smoke("http://127.0.0.1:9", max_images=0)
 
 
-def test_nimctl_smoke_is_the_api_call_even_though_a_subpackage_has_that_name(monkeypatch):
-    import nimctl.smoke.runner  # noqa: F401 - the import that rebinds nimctl.smoke to the package
+def test_nimctl_smoke_is_the_api_function_even_after_the_smoke_test_package_loads(monkeypatch):
+    import nimctl.smoketest.runner  # noqa: F401 - a subpackage import must not rebind nimctl.smoke
 
     calls = []
     monkeypatch.setattr(api, "smoke", lambda *a, **k: calls.append((a, k)) or "report")
     assert nimctl.smoke("http://h:1", checks="text") == "report"
     assert calls == [(("http://h:1",), {"checks": "text"})]
+    assert "smoke" not in vars(nimctl)  # no submodule named smoke: nimctl.smoke is the function
 
 
 def test_smoke_returns_the_report_and_raises_smoke_failed():

@@ -22,7 +22,7 @@ from rich.console import Console
 
 from nimctl import deploy
 from nimctl.container import ContainerInfo, OneOffResult
-from nimctl.deploy import Reporter, UpOptions
+from nimctl.deploy import UpOptions
 from nimctl.engine.kind import EngineKind
 from nimctl.engine.port import EnginePort
 from nimctl.errors import (
@@ -36,6 +36,7 @@ from nimctl.errors import (
     StoppedElsewhere,
 )
 from nimctl.plan import Plan
+from nimctl.reporter import Reporter
 from nimctl.settings import LoadedSettings, load_settings
 from nimctl.spec import LABEL_CONFIG_HASH, build_spec
 from tests.unit.test_readiness import HealthServer

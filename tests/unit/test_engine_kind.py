@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from nimctl.domain import GpuRequest
 from nimctl.engine.kind import EngineKind, GpuMethod, cdi_devices, version_tuple
-from nimctl.settings import GpuRequest
 
 DOCKER_VERSION = {"Version": "20.10.24+dfsg1", "Components": [{"Name": "Engine", "Version": "20.10.24+dfsg1"}]}
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from nimctl.domain import GpuRequest
 from nimctl.errors import ExitCode, PreflightFailed
 from nimctl.gpu_share import claimed_devices, holders, overlap, refuse_shared_gpus
-from nimctl.settings import GpuRequest, load_settings
+from nimctl.settings import load_settings
 from nimctl.spec import LABEL_GPUS, build_spec
 from tests.unit.test_deploy_policy import FakeEngine, container, run_up, sim_settings, spec_labels
 

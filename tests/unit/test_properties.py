@@ -12,9 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from nimctl.domain import GpuRequest, parse_size
 from nimctl.errors import ConfigError
+from nimctl.options import parse_env_pairs
 from nimctl.plan import Action, Desired, Observed, reconcile
-from nimctl.settings import GpuRequest, load_settings, parse_env_pairs, parse_profile_text, parse_size
+from nimctl.settings import load_settings, parse_profile_text
 
 UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 PROFILE = Path("/profiles/model.toml")  # parse_profile_text only names it

@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from nimctl.domain import GpuRequest, parse_size
 from nimctl.env_names import NVIDIA_ENV_NAMES, NVIDIA_VARIABLES, env_help, env_names, is_settings_variable
 from nimctl.errors import ConfigError, ExitCode
-from nimctl.settings import SETTING_NAMES, GpuRequest, Settings, load_settings, parse_env_pairs, parse_size
+from nimctl.options import parse_env_pairs
+from nimctl.settings import SETTING_NAMES, Settings, load_settings
 
 DEFAULT_IMAGE = "nvcr.io/nim/mistralai/mistral-small-4-119b-2603:1.7.0-variant"
 

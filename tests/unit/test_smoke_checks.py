@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 from nimctl.errors import ConfigError, ExitCode, SmokeFailed
 from nimctl.simulator.sim import DEFAULT_MODEL, SimConfig, SimHandle, sniff_image_format, start_in_thread
-from nimctl.smoke import ALL_CHECKS, QUICK_CHECKS, CheckResult, SmokeReport, media, run_checks, select_checks
-from nimctl.smoke.report import render_table, write_junit
+from nimctl.smoketest import ALL_CHECKS, QUICK_CHECKS, CheckResult, SmokeReport, media, run_checks, select_checks
+from nimctl.smoketest.report import render_table, write_junit
 
 StartSim = Callable[..., SimHandle]
 
@@ -213,13 +213,13 @@ def test_unknown_check_names_are_a_config_error_listing_the_valid_ones() -> None
 
 
 def test_the_check_registry_matches_the_public_names() -> None:
-    from nimctl.smoke.checks import CHECKS
+    from nimctl.smoketest.checks import CHECKS
 
     assert tuple(CHECKS) == ALL_CHECKS
 
 
 def test_importing_the_cli_command_does_not_import_openai() -> None:
-    code = "import sys, nimctl.cli.smoke, nimctl.smoke; sys.exit('openai' in sys.modules)"
+    code = "import sys, nimctl.cli.smoke, nimctl.smoketest; sys.exit('openai' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
@@ -227,7 +227,7 @@ def test_importing_the_cli_command_does_not_import_openai() -> None:
 
 
 def test_schema_problems_checks_required_keys_types_and_enums() -> None:
-    from nimctl.smoke.checks import WEATHER_TOOL, schema_problems
+    from nimctl.smoketest.checks import WEATHER_TOOL, schema_problems
 
     schema = WEATHER_TOOL["function"]["parameters"]
     assert schema_problems({"city": "Paris", "unit": "celsius"}, schema) == []
@@ -242,7 +242,7 @@ def test_schema_problems_checks_required_keys_types_and_enums() -> None:
 def test_reasoning_is_read_from_either_field_name() -> None:
     from openai.types.chat import ChatCompletionChunk
 
-    from nimctl.smoke.checks import reasoning_text
+    from nimctl.smoketest.checks import reasoning_text
 
     def delta(**fields: str):
         chunk = {
@@ -388,17 +388,21 @@ def test_cli_rejects_unknown_check_names_with_exit_2(healthy_sim: SimHandle) -> 
 def test_cli_uses_the_deployment_endpoint_when_no_url_is_given(
     healthy_sim: SimHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nimctl import targets as common
+    from nimctl import api
+    from nimctl.targets import Endpoint
 
     asked = []
 
     @contextlib.contextmanager
-    def fake_reach(name: str | None, engine_url: str | None) -> Iterator[common.Endpoint]:
-        asked.append(name)
-        yield common.Endpoint(name="nim", url=healthy_sim.base_url, model=DEFAULT_MODEL, max_images=5)
+    def fake_reach(engine: object, name: str | None) -> Iterator[Endpoint]:
+        asked.append((engine, name))
+        yield Endpoint(name="nim", url=healthy_sim.base_url, model=DEFAULT_MODEL, max_images=5)
 
-    monkeypatch.setattr(common, "reach_endpoint", fake_reach)
-    result = CliRunner().invoke(_cli(), ["smoke", "--name", "nim", "--checks", "max-images", "--json"])
+    monkeypatch.setattr(api, "connect", lambda loaded, environ=None: f"engine at {loaded.settings.engine_url}")
+    monkeypatch.setattr(api, "reach_endpoint", fake_reach)
+    result = CliRunner().invoke(
+        _cli(), ["smoke", "--name", "nim", "--checks", "max-images", "--json", "--engine-url", "unix:///x.sock"]
+    )
     assert result.exit_code == 0, result.stderr
-    assert asked == ["nim"]
+    assert asked == [("engine at unix:///x.sock", "nim")]
     assert json.loads(result.stdout)["model"] == DEFAULT_MODEL

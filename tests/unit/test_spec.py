@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from nimctl.settings import GpuRequest, load_settings
+from nimctl.domain import GpuRequest
+from nimctl.settings import load_settings
 from nimctl.spec import (
     LABEL_CONFIG_HASH,
     LABEL_MANAGED,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nimctl.targets import target_name
+from nimctl.options import settings_flags
+from nimctl.settings import load_settings
+from nimctl.targets import target_name as pick_target
 
 DEFAULT = "mistralai-mistral-small-4-119b-2603"
 
@@ -25,6 +27,11 @@ class FakeEngine:
         return [Info(name) for name in self.names]
 
 
+def target_name(engine: FakeEngine, name: str | None, profile: str | None, environ: dict | None = None) -> str:
+    loaded = load_settings(settings_flags({"name": name}), profile=profile, environ=environ or {})
+    return pick_target(engine, loaded, profile_given=profile is not None)
+
+
 def test_name_wins() -> None:
     assert target_name(FakeEngine("nimctl-sim"), "other", None) == "other"
 
@@ -43,3 +50,7 @@ def test_the_only_container_when_the_default_is_absent() -> None:
 
 def test_ambiguous_falls_back_to_the_default_name() -> None:
     assert target_name(FakeEngine("a", "b"), None, None) == DEFAULT
+
+
+def test_a_name_from_the_environment_is_used_when_that_container_exists() -> None:
+    assert target_name(FakeEngine("from-env", "b"), None, None, {"CONTAINER_NAME": "from-env"}) == "from-env"

@@ -10,8 +10,8 @@ from rich.console import Console
 
 from nimctl import tasks
 from nimctl.container import OneOffResult
-from nimctl.deploy import Reporter
 from nimctl.errors import ContainerExited, ExitCode, RegistryAuthError
+from nimctl.reporter import Reporter
 from nimctl.spec import LABEL_MANAGED, LABEL_ONEOFF, build_spec
 from tests.unit.test_deploy_policy import FakeEngine, sim_settings
 

@@ -6,7 +6,7 @@ run there as `python3.11 -u -m sim` on the bare Debian interpreter; tests import
 are deterministic text built from the request. Importing it starts nothing.
 
     config.py      SimConfig, env parsing, SIM_BREAK names
-    imaging.py     PNG/JPEG/GIF/BMP encoders and header reading (shared with nimctl/smoke/media.py)
+    imaging.py     PNG/JPEG/GIF/BMP encoders and header reading (shared with nimctl/smoketest/media.py)
     api_error.py   vLLM-shaped error answers
     rules.py       the chat-request rules (parsing, alternation, tools, images, limits)
     tokens.py      token counting

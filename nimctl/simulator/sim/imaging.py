@@ -1,7 +1,7 @@
 """Tiny, valid images built in code (PNG, JPEG, GIF, BMP) and the header reading that identifies one.
 
 The simulator serves the encoders' output as samples and reads uploads with the inspectors; the smoke
-checks (`nimctl/smoke/media.py`) build their requests with the same encoders. Standard library only.
+checks (`nimctl/smoketest/media.py`) build their requests with the same encoders. Standard library only.
 Each encoder writes a solid-colour image in the simplest form its format allows; the defaults are
 32x32 rather than 1x1 because some vision preprocessors cannot tell the channel axis of a 1x1x3
 array apart from the spatial ones.

@@ -13,7 +13,7 @@ Job = Callable[[], tuple[bool, float, str]]  # (passed, seconds, why it failed)
 
 
 def fig_smoke(bench: Bench, reps: int) -> list[Row]:
-    from nimctl.smoke import ALL_CHECKS, QUICK_CHECKS, run_checks
+    from nimctl.smoketest import ALL_CHECKS, QUICK_CHECKS, run_checks
 
     fig = "6 smoke"
     quick_target, full_target = Target(2.0, 2.0, "≤ 2 s"), Target(5.0, 5.0, "≤ 5 s")

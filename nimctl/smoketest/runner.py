@@ -13,7 +13,8 @@ from types import ModuleType
 from typing import Any
 
 from nimctl.errors import ConfigError
-from nimctl.smoke.report import CheckResult, SmokeReport
+from nimctl.smoketest import checks as impl  # openai loads when a check runs (nimctl.lazy)
+from nimctl.smoketest.report import CheckResult, SmokeReport
 
 QUICK_CHECKS: tuple[str, ...] = ("models", "text")
 ALL_CHECKS: tuple[str, ...] = (
@@ -103,7 +104,6 @@ def run_checks(
     (and each request in it). `on_check_start(name)` lets a caller show progress.
     """
     names = select_checks(checks)
-    from nimctl.smoke import checks as impl  # imports openai, which costs a few hundred ms
 
     report = SmokeReport(base_url=base_url, model=model)
     # One client for the run (it is thread-safe): a check abandoned at its deadline keeps only

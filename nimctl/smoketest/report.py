@@ -8,6 +8,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.table import Table
+from rich.text import Text
+
 from nimctl.errors import SmokeFailed
 
 if TYPE_CHECKING:
@@ -79,9 +82,6 @@ def _seconds(value: float | None) -> str:
 
 def render_table(report: SmokeReport, console: Console) -> None:
     """Print one row per check, then a one-line summary, on the given (stderr) console."""
-    from rich.table import Table  # rich is only needed once there is something to draw
-    from rich.text import Text
-
     title = f"smoke checks: {report.model or '(model unknown)'} at {report.base_url}"
     table = Table(title=Text(title))
     table.add_column("check")

@@ -12,11 +12,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
+from nimctl import lazy
+from nimctl.smoketest import media
 
-from nimctl.smoke import media
+if TYPE_CHECKING:
+    import openai
+else:
+    openai = lazy.module("openai")  # a few hundred ms: loaded when a check runs
 
 # Answers are capped so a real 119B model finishes each check in seconds; these prompts still
 # need several tokens, which the streaming check relies on.
