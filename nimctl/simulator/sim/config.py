@@ -117,7 +117,7 @@ def _parse_not_serving(value: Any) -> str:
 
 
 def release_tuple(release: str) -> tuple[int, ...] | None:
-    """"2.0.10" -> (2, 0, 10); "1.7.0-variant" -> (1, 7, 0); None when it starts with no number."""
+    """ "2.0.10" -> (2, 0, 10); "1.7.0-variant" -> (1, 7, 0); None when it starts with no number."""
     numbers: list[int] = []
     for part in release.split("-", 1)[0].split("."):
         if not part.isdigit():
