@@ -313,3 +313,29 @@ def test_main_fails_ngc_without_a_key_and_a_local_directory_without_config(tmp_p
     assert arch.returncode == 1 and diagnose(arch.stderr.splitlines()).key == "unsupported-architecture"
     for result in (ngc, local, arch):
         assert all(line.startswith("ERROR ") for line in result.stderr.splitlines()), result.stderr
+
+
+# -- download-to-cache (what `nimctl cache prefetch` runs) in 2.x modes ----------------------------------
+
+
+def download_to_cache(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*MAIN_COMMAND, "download-to-cache"], env=env, capture_output=True, text=True, timeout=20, check=False
+    )
+
+
+def test_download_to_cache_of_a_keyless_release_needs_no_key(tmp_path: Path) -> None:
+    result = download_to_cache(model_free_env(tmp_path, SIM_RELEASE="2.1.6"))
+    assert result.returncode == 0, result.stderr
+    assert "Downloaded config.json" in result.stdout
+
+
+def test_download_to_cache_follows_the_model_source(tmp_path: Path) -> None:
+    gated = model_free_env(
+        tmp_path, NIM_MODEL_PATH="hf://meta-llama/Llama-3.1-8B-Instruct", SIM_HF_GATED="meta-llama/*"
+    )
+    refused = download_to_cache(gated)
+    assert refused.returncode == 1 and diagnose(refused.stderr.splitlines()).key == "hf-gated"
+    allowed = download_to_cache({**gated, "HF_TOKEN": HF_TOKEN_VALUE})
+    assert allowed.returncode == 0, allowed.stderr
+    assert HF_TOKEN_VALUE not in allowed.stdout + allowed.stderr
