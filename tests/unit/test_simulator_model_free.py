@@ -20,8 +20,17 @@ from nimctl.simulator.sim.model_source import (
     parse_source,
     served_name,
 )
-from tests.unit.simulator_client import chat, fast_config, handle_client, message_of, ready_state, status_of, user
-from tests.unit.test_simulator_process import MAIN_COMMAND, container_env, run_main, wait_for
+from tests.unit.simulator_client import (
+    chat,
+    fast_config,
+    handle_client,
+    message_of,
+    ready_state,
+    status_of,
+    user,
+    wait_for,
+)
+from tests.unit.test_simulator_process import MAIN_COMMAND, container_env, run_main
 
 HF_TOKEN_VALUE = "hf_SIMTEST0123456789abcdefghij"  # recognisable: no output may contain it
 
