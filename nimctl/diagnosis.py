@@ -55,6 +55,29 @@ KNOWN_CAUSES: tuple[Diagnosis, ...] = (
         "the NIM cannot write its model cache",
         "chown the cache dir to the container's user (--user, default yours) or choose --cache-dir",
     ),
+    # before download-refused: a 401 from huggingface.co is about HF_TOKEN, not the NGC key
+    _entry(
+        "hf-gated",
+        r"GatedRepoError|Cannot access gated repo|Access to model \S+ is restricted"
+        r"|huggingface\.co\S*.*\b401\b|\b401\b.*huggingface\.co",
+        "the model is in a gated Hugging Face repository and the NIM has no token with access to it",
+        "set HF_TOKEN to a Hugging Face token with access to the repository "
+        "(request access on the model's page first); nimctl passes it to the NIM like the NGC key",
+    ),
+    _entry(
+        "model-config-missing",
+        r"does not appear to have a file named config\.json|local model directory \S+ does not exist",
+        "the local model directory is missing in the container or holds no config.json",
+        "point the model path (NIM_MODEL_PATH) at a directory in the Hugging Face layout, with config.json, "
+        "tokenizer and weights, and mount it into the container",
+    ),
+    _entry(
+        "unsupported-architecture",
+        r"Model architectures \[.*\] (are not supported|failed to be inspected)",
+        "the model's architecture (config.json `architectures`) is not supported by the NIM's backend (vLLM)",
+        "choose a model whose architecture the image's vLLM supports (NVIDIA's model-free NIM support matrix), "
+        "or a newer NIM image",
+    ),
     _entry(
         "download-refused",
         r"\b(401|403)\b.*(unauthori[sz]ed|forbidden|download|ngc|authenticat)"

@@ -1,5 +1,6 @@
-"""Integration fixtures: the real Docker engine, a real private registry with htpasswd auth,
-the simulator image pushed there, and deployments run through the real `nimctl` command.
+"""Integration fixtures: the real Docker engine, a real private registry with htpasswd auth and a
+public one without auth (keyless 2.x images), the simulator image pushed to each, and deployments
+run through the real `nimctl` command.
 
 In CI (CI=true) a missing engine or registry binary fails the tests; elsewhere they skip.
 """
@@ -14,6 +15,8 @@ import pytest
 
 from tests.integration.engines import SshEngine
 from tests.integration.harness import (
+    PUBLIC_SIM_REPOSITORY,
+    PUBLIC_SIM_TAG,
     RUN_ID,
     TEST_KEY,
     Deployment,
@@ -23,6 +26,7 @@ from tests.integration.harness import (
     free_port,
     push,
     run_nimctl,
+    start_public_registry,
     start_registry,
     unavailable,
     write_profile,
@@ -72,6 +76,28 @@ def registry_image(docker_client, sim_image: str, registry: Registry) -> str:
     """The simulator in the private registry, and NOT present locally under that name."""
     target = registry.image()
     push(docker_client, sim_image, target, registry.key)
+    docker_client.images.remove(target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def public_registry(tmp_path_factory) -> Iterator[Registry]:
+    """A second registry on another loopback port, without auth: anyone may pull (and push)."""
+    workdir = tmp_path_factory.mktemp("public-registry")
+    port = free_port()
+    process = start_public_registry(workdir, port)
+    yield Registry(address=f"127.0.0.1:{port}", key="")
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def public_registry_image(docker_client, sim_image: str, public_registry: Registry) -> str:
+    """The simulator as a public 2.x image in the registry without auth, NOT present locally under that
+    name. It is the plain simulator image: a test makes it behave as 2.x with SIM_RELEASE=2.1.6 (keyless)
+    and the other SIM_ variables in its profile's [env]."""
+    target = public_registry.image(PUBLIC_SIM_REPOSITORY, PUBLIC_SIM_TAG)
+    push(docker_client, sim_image, target, None)
     docker_client.images.remove(target)
     return target
 

@@ -23,6 +23,9 @@ REGISTRY_USER = "$oauthtoken"
 TEST_KEY = "nvapi-TESTKEY-" + secrets.token_hex(12)  # recognisable, so leak tests can grep for it
 SIM_REPOSITORY = "nim/mistralai/mistral-small-4-119b-2603-sim"
 SIM_TAG = "1.7.0-sim"
+# the public registry's stand-in for a keyless 2.x NIM image (run it with SIM_RELEASE=2.1.6 etc.)
+PUBLIC_SIM_REPOSITORY = "nim/meta/llama-3.1-8b-instruct-sim"
+PUBLIC_SIM_TAG = "2.1.6-sim"
 TEST_LABEL = "io.nimctl.test-run"
 RUN_ID = uuid.uuid4().hex[:8]
 
@@ -42,27 +45,69 @@ def free_port() -> int:
 @dataclass(frozen=True)
 class Registry:
     address: str  # 127.0.0.1:PORT
-    key: str
+    key: str  # "": the registry asks for no credentials (start_public_registry)
 
     def image(self, repository: str = SIM_REPOSITORY, tag: str = SIM_TAG) -> str:
         return f"{self.address}/{repository}:{tag}"
 
+    @property
+    def public(self) -> bool:
+        return not self.key
 
-def _registry_answers(port: int) -> bool:
+
+def _registry_answers(port: int, status: int = 401) -> bool:
+    """Up and answering /v2/ with `status`: 401 demands auth, 200 is a registry without auth."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
     try:
         conn.request("GET", "/v2/")
-        return conn.getresponse().status == 401  # up, and demanding auth
+        return conn.getresponse().status == status
     except OSError:
         return False
     finally:
         conn.close()
 
 
-def start_registry(workdir: Path, key: str, port: int) -> subprocess.Popen:
+def _registry_binary() -> str:
     binary = shutil.which("docker-registry")
     if binary is None:
         unavailable("docker-registry not installed; run scripts/setup-engine.sh")
+    return binary
+
+
+def _serve_registry(binary: str, workdir: Path, port: int, auth: str, answer: int) -> subprocess.Popen:
+    """Write the registry's config (storage in workdir, loopback only) and start it."""
+    (workdir / "data").mkdir(exist_ok=True)
+    config = workdir / "config.yml"
+    config.write_text(
+        "version: 0.1\n"
+        "log:\n  level: error\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {workdir / 'data'}\n  delete:\n    enabled: true\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n" + auth
+    )
+    process = subprocess.Popen(
+        [binary, "serve", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=open(workdir / "registry.log", "w"),
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if _registry_answers(port, answer):
+            return process
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    process.kill()
+    pytest.fail(f"the registry did not start: {(workdir / 'registry.log').read_text()[-500:]}")
+
+
+def start_public_registry(workdir: Path, port: int) -> subprocess.Popen:
+    """A registry without auth, as nvcr.io serves public 2.x NIM images from 2.0.10 on ("keyless")."""
+    return _serve_registry(_registry_binary(), workdir, port, auth="", answer=200)
+
+
+def start_registry(workdir: Path, key: str, port: int) -> subprocess.Popen:
+    """A registry with htpasswd auth: user `$oauthtoken`, password `key` (as nvcr.io)."""
+    binary = _registry_binary()
     htpasswd = shutil.which("htpasswd")
     if htpasswd is None:
         unavailable("htpasswd not installed (apache2-utils); run scripts/setup-engine.sh")
@@ -75,35 +120,15 @@ def start_registry(workdir: Path, key: str, port: int) -> subprocess.Popen:
             stdout=out,
             check=True,
         )
-    (workdir / "data").mkdir(exist_ok=True)
-    config = workdir / "config.yml"
-    config.write_text(
-        "version: 0.1\n"
-        "log:\n  level: error\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {workdir / 'data'}\n  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n"
-        f"auth:\n  htpasswd:\n    realm: nimctl-test\n    path: {workdir / 'htpasswd'}\n"
-    )
-    process = subprocess.Popen(
-        [binary, "serve", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=open(workdir / "registry.log", "w"),
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if _registry_answers(port):
-            return process
-        if process.poll() is not None:
-            break
-        time.sleep(0.1)
-    process.kill()
-    pytest.fail(f"the registry did not start: {(workdir / 'registry.log').read_text()[-500:]}")
+    auth = f"auth:\n  htpasswd:\n    realm: nimctl-test\n    path: {workdir / 'htpasswd'}\n"
+    return _serve_registry(binary, workdir, port, auth=auth, answer=401)
 
 
-def push(docker_client, source: str, target: str, key: str) -> None:
+def push(docker_client, source: str, target: str, key: str | None) -> None:
+    """Tag `source` as `target` and push it; `key` None or "": a registry without auth."""
     repository, _, tag = target.rpartition(":")
     docker_client.images.get(source).tag(repository, tag)
-    auth = {"username": REGISTRY_USER, "password": key}
+    auth = {"username": REGISTRY_USER, "password": key} if key else None
     for event in docker_client.api.push(repository, tag=tag, auth_config=auth, stream=True, decode=True):
         if "error" in event or "errorDetail" in event:
             raise RuntimeError(f"push failed: {event}")

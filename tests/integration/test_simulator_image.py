@@ -17,6 +17,7 @@ import docker.types
 import httpx
 import pytest
 
+from nimctl.diagnosis import diagnose
 from nimctl.engine import simulator_build as build_module
 from nimctl.engine.simulator_build import build_simulator_image, ensure_simulator_image
 from nimctl.simulator import image as image_module
@@ -73,17 +74,24 @@ def run_sim(docker_client, sim_image, cache_dir) -> Callable[..., docker.models.
     started: list = []
 
     def run(
-        env: dict[str, str | None] | None = None, *, gpu: bool = True, shm_size: str = "2g", cache_mode: str = "rw"
+        env: dict[str, str | None] | None = None,
+        *,
+        gpu: bool = True,
+        shm_size: str = "2g",
+        cache_mode: str = "rw",
+        volumes: dict[str, dict[str, str]] | None = None,
+        command: list[str] | None = None,
     ):
         environment = {"NGC_API_KEY": "nvapi-integration-test", "SIM_STARTUP_DELAY": "0.5", **(env or {})}
         container = docker_client.containers.run(
             sim_image.id,
+            command=command,
             detach=True,
             environment={k: v for k, v in environment.items() if v is not None},
             shm_size=shm_size,
             runtime="nvidia",
             device_requests=GPU_REQUEST if gpu else None,
-            volumes={str(cache_dir): {"bind": "/opt/nim/.cache", "mode": cache_mode}},
+            volumes={str(cache_dir): {"bind": "/opt/nim/.cache", "mode": cache_mode}, **(volumes or {})},
             ports={"8000/tcp": ("127.0.0.1", None)},
             labels=TEST_LABEL,
         )
@@ -224,3 +232,63 @@ def test_container_crash_during_startup(run_sim):
     assert container.wait(timeout=30)["StatusCode"] == 3
     logs = logs_of(container)
     assert "CUDA error: out of memory" in logs and "NIM is ready" not in logs
+
+
+# -- model-free (NIM LLM 2.x) ---------------------------------------------------------------------------
+
+HF_TOKEN_VALUE = "hf_INTEGRATIONTEST0123456789abcd"  # recognisable: the logs must not contain it
+
+
+def test_model_free_serves_a_mounted_local_directory_under_its_path(run_sim, tmp_path):
+    model = tmp_path / "my-llama"
+    model.mkdir()
+    (model / "config.json").write_text('{"architectures": ["LlamaForCausalLM"], "model_type": "llama"}')
+    model.chmod(0o755)
+    (model / "config.json").chmod(0o644)
+    container = run_sim(
+        {"NGC_API_KEY": None, "NIM_MODEL_PATH": "/models/my-llama", "SIM_CAPABILITIES": "text,tools"},
+        volumes={str(model): {"bind": "/models/my-llama", "mode": "ro"}},
+    )
+    base = host_url(container)
+    wait_for_status(base + "/v1/health/ready", 200, container)
+    models = httpx.get(base + "/v1/models", timeout=5).json()
+    assert [m["id"] for m in models["data"]] == ["/models/my-llama"]
+    answer = httpx.post(
+        base + "/v1/chat/completions",
+        json={"model": "/models/my-llama", "messages": [{"role": "user", "content": "Hello"}], "max_tokens": 32},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    image = {"type": "image_url", "image_url": {"url": base + "/static/sample.png"}}
+    refused = httpx.post(
+        base + "/v1/chat/completions",
+        json={"model": "/models/my-llama", "messages": [{"role": "user", "content": [image]}]},
+        timeout=10,
+    )
+    assert refused.status_code == 400 and refused.json()["message"] == "/models/my-llama is not a multimodal model"
+    logs = logs_of(container)
+    assert "LLM NIM Version 2.1.6" in logs and "Using the local model directory /models/my-llama" in logs
+
+
+def test_model_free_gated_hf_repository_without_hf_token_fails_with_the_diagnosis(run_sim):
+    container = run_sim(
+        {"NGC_API_KEY": None, "SIM_HF_GATED": "meta-llama/*"}, command=["hf://meta-llama/Llama-3.1-8B-Instruct"]
+    )
+    status = container.wait(timeout=30)["StatusCode"]
+    logs = logs_of(container)
+    assert status == 1, logs
+    assert "huggingface_hub.errors.GatedRepoError: 401 Client Error" in logs and "NIM is ready" not in logs
+    found = diagnose(logs.splitlines())
+    assert found is not None and found.key == "hf-gated" and "HF_TOKEN" in found.action
+
+
+def test_model_free_gated_hf_repository_with_hf_token_starts_and_never_logs_it(run_sim):
+    container = run_sim(
+        {"NGC_API_KEY": None, "SIM_HF_GATED": "meta-llama/*", "HF_TOKEN": HF_TOKEN_VALUE},
+        command=["hf://meta-llama/Llama-3.1-8B-Instruct"],
+    )
+    base = host_url(container)
+    wait_for_status(base + "/v1/health/ready", 200, container)
+    models = httpx.get(base + "/v1/models", timeout=5).json()
+    assert [m["id"] for m in models["data"]] == ["meta-llama/Llama-3.1-8B-Instruct"]
+    assert HF_TOKEN_VALUE not in logs_of(container)

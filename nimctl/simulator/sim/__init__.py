@@ -1,4 +1,5 @@
-"""The NIM simulator's server: looks, from a launcher's side, like the Mistral-Small-4-119B-2603 NIM.
+"""The NIM simulator's server: looks, from a launcher's side, like the Mistral-Small-4-119B-2603 NIM
+(or, by its settings, a NIM LLM 2.x: keyless, model-free, with fewer capabilities).
 
 Standard library only and never imports nimctl: this package is copied into a FROM-scratch image and
 run there as `python3.11 -u -m sim` on the bare Debian interpreter; tests import it in-process as
@@ -17,18 +18,21 @@ are deterministic text built from the request. Importing it starts nothing.
     httpd.py       the HTTP layer: read bodies, write JSON or SSE
     logs.py        logging with the NIM-shaped line formatter
     checks.py      the container's start-up checks
+    model_source.py model-free NIM: the model source, the served name derived from it, obtaining it
     startup.py     the start-up sequence, SimHandle, start_in_thread
     __main__.py    the container entry point
 """
 
 from .app import ROUTES, Response, Route, SimState, Stream, handle
 from .checks import check_api_key, check_cache_writable, check_gpu, check_shm, first_startup_problem
-from .config import BREAK_NAMES, DEFAULT_MODEL, SimConfig
+from .config import BREAK_NAMES, CAPABILITIES, DEFAULT_MODEL, SimConfig
 from .imaging import image_size, sniff_image_format
+from .model_source import check_model_source, served_name
 from .startup import SimHandle, start_in_thread
 
 __all__ = [
     "BREAK_NAMES",
+    "CAPABILITIES",
     "DEFAULT_MODEL",
     "ROUTES",
     "Response",
@@ -40,9 +44,11 @@ __all__ = [
     "check_api_key",
     "check_cache_writable",
     "check_gpu",
+    "check_model_source",
     "check_shm",
     "first_startup_problem",
     "handle",
+    "served_name",
     "image_size",
     "sniff_image_format",
     "start_in_thread",

@@ -1,6 +1,7 @@
 """The container's entry point (`python3.11 -u -m sim`): check the environment like a NIM, then start.
 
-Refusals are one ERROR line on stderr and exit 1; SIGTERM/SIGINT exit 0 at once; a simulated crash
+Refusals are one ERROR line on stderr and exit 1 (a model-free source that cannot be obtained: the
+NIM's own ERROR lines, exit 1); SIGTERM/SIGINT exit 0 at once; a simulated crash
 exits with SIM_CRASH_CODE.
 """
 
@@ -17,6 +18,7 @@ from .checks import first_startup_problem
 from .commands import run_command
 from .config import SimConfig
 from .logs import SimLog
+from .model_source import check_model_source, is_model_source
 from .startup import SimHandle
 
 
@@ -45,19 +47,30 @@ def _install_signal_handlers(log: SimLog) -> None:
 
 
 def main() -> int:
+    argv = sys.argv[1:]
+    # a model-free NIM takes its model as the first argument too (before NIM_MODEL_PATH)
+    model_argument = argv[0] if argv and is_model_source(argv[0]) else None
     try:
-        cfg = SimConfig.from_env(os.environ)
+        cfg = SimConfig.from_env(os.environ, model_path=model_argument)
     except ValueError as err:
         return _refuse(f"bad configuration: {err}")
-    command_exit = run_command(cfg, sys.argv[1:])
-    if command_exit is not None:
-        return command_exit
+    if model_argument is None:
+        command_exit = run_command(cfg, argv)
+        if command_exit is not None:
+            return command_exit
     problem = first_startup_problem(cfg)
     if problem:
         return _refuse(problem)
     if cfg.model_profile and profiles.select(cfg) is None:  # the NIM's own refusal, its own words
         SimLog(sys.stderr).error("actions.py:120", profiles.no_match_line(cfg.model_profile))
         return 1
+    if cfg.model_free:
+        source_problem = check_model_source(cfg)
+        if source_problem is not None:  # the download (or vLLM's model check) failed: its own words
+            errors = SimLog(sys.stderr)
+            for line in source_problem.lines:
+                errors.error(source_problem.origin, line)
+            return 1
 
     log = SimLog(sys.stdout)
     _install_signal_handlers(log)

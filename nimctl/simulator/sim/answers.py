@@ -191,6 +191,8 @@ class Answer:
 
 
 def _reasoning_effort_in_use(request: ChatRequest, cfg: SimConfig) -> str | None:
+    if not cfg.can("reasoning"):
+        return None  # reasoning_effort is accepted and changes nothing, as for a model without a reasoning parser
     effort = request.reasoning_effort
     if effort in ("low", "medium", "high"):
         return None if cfg.broken("reasoning") else effort

@@ -30,6 +30,8 @@ class SimState:
 
     cfg: SimConfig
     ready: threading.Event = dataclasses.field(default_factory=threading.Event)
+    # SIM_NOT_SERVING: set when the engine "dies" (startup.py); the health routes do not look at it
+    engine_dead: threading.Event = dataclasses.field(default_factory=threading.Event)
     stopping: threading.Event = dataclasses.field(default_factory=threading.Event)
     ready_at_ms: int | None = None
     exit_code: int | None = None
@@ -98,7 +100,7 @@ def metadata(state: SimState, body: bytes) -> Reply:
 
 
 def version(state: SimState, body: bytes) -> Reply:
-    return json_response(200, version_body())
+    return json_response(200, version_body(state.cfg))
 
 
 def metrics(state: SimState, body: bytes) -> Reply:
@@ -114,8 +116,17 @@ def _parse_json(body: bytes) -> Any:
         raise bad_request(f"The request body is not valid JSON: {err}") from None
 
 
+# vLLM's EngineDeadError: the API server is up, the engine process behind it is gone.
+ENGINE_DEAD_LINE = "EngineCore encountered an issue. See stack trace (above) for the root cause."
+ENGINE_DEAD = ApiError(500, ENGINE_DEAD_LINE, "InternalServerError")
+
+
 def chat_completions(state: SimState, body: bytes) -> Reply:
     cfg = state.cfg
+    if state.engine_dead.is_set():
+        if cfg.not_serving == "drop":
+            return None  # the connection is closed without an answer
+        return error_response(ENGINE_DEAD)
     try:
         payload = _parse_json(body)
         if cfg.broken("hang"):

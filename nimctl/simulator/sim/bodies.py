@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .answers import Answer
-from .config import NIM_RELEASE, PROFILE_NAME, WRONG_MODEL_ID, SimConfig
+from .config import PROFILE_NAME, WRONG_MODEL_ID, SimConfig
 from .rules import ChatRequest
 from .tokens import split_tokens
 
@@ -122,8 +122,10 @@ def models_body(cfg: SimConfig, created: int) -> dict:
 
 def metadata_body(cfg: SimConfig) -> dict:
     return {
-        "version": NIM_RELEASE,
-        "modelInfo": [{"modelUrl": f"ngc://nim/{cfg.served_model_name}", "shortName": cfg.served_model_name}],
+        "version": cfg.release,
+        "modelInfo": [
+            {"modelUrl": cfg.model_path or f"ngc://nim/{cfg.served_model_name}", "shortName": cfg.served_model_name}
+        ],
         "profile": {"id": profile_id(cfg.served_model_name), "name": PROFILE_NAME},
         "simulated": True,
     }
@@ -133,5 +135,5 @@ def profile_id(model: str) -> str:
     return hashlib.sha256(f"{model}:{PROFILE_NAME}".encode()).hexdigest()
 
 
-def version_body() -> dict:
-    return {"release": NIM_RELEASE, "api": "1.0.0"}
+def version_body(cfg: SimConfig) -> dict:
+    return {"release": cfg.release, "api": "1.0.0"}

@@ -11,7 +11,12 @@ from .config import SimConfig
 
 
 def check_api_key(cfg: SimConfig) -> str | None:
-    """The key is needed to download the model; with the model in the cache it starts offline."""
+    """The key is needed to download the model; with the model in the cache it starts offline.
+
+    A keyless release (SIM_KEYLESS, from 2.0.10 on) starts without it, and a model-free simulator
+    asks for keys by its model source instead (model_source.check_model_source)."""
+    if cfg.keyless or cfg.model_free:
+        return None
     selected = profiles.select(cfg)
     if not cfg.ngc_api_key.strip() and not (selected and profiles.is_cached(cfg, selected)):
         return "NGC_API_KEY is not set: the NIM needs it to download the model (docker run -e NGC_API_KEY=...)"

@@ -15,6 +15,7 @@ from . import profiles
 from .checks import check_cache_writable
 from .config import SimConfig
 from .logs import SimLog
+from .model_source import check_model_source
 
 
 def list_model_profiles(cfg: SimConfig, argv: list[str], log: SimLog) -> int:
@@ -71,8 +72,14 @@ def download_to_cache(cfg: SimConfig, argv: list[str], log: SimLog) -> int:
     if problem:
         errors.error("download_to_cache.py:70", f"PermissionError: {problem}")
         return 1
+    if cfg.model_free:  # the model source decides which key it needs (HF_TOKEN, NGC_API_KEY, none)
+        source_problem = check_model_source(cfg)
+        if source_problem is not None:
+            for line in source_problem.lines:
+                errors.error(source_problem.origin, line)
+            return 1
     missing = [profile for profile in wanted if not profiles.is_cached(cfg, profile)]
-    if missing and not cfg.ngc_api_key.strip():
+    if missing and not (cfg.ngc_api_key.strip() or cfg.keyless or cfg.model_free):
         errors.error("ngc_injector.py:201", "Model download failed: 401 Unauthorized: NGC_API_KEY is not set")
         return 1
     model = cfg.served_model_name

@@ -254,10 +254,21 @@ def parse_chat_request(body: Any, cfg: SimConfig) -> ChatRequest:
         continue_final=continue_final,
         n=_int_param(body, "n", 1) or 1,
     )
+    _check_capabilities(request, cfg)
     _check_image_count(request, cfg)
     check_conversation(messages, continue_final=continue_final, cfg=cfg)
     _check_context_length(request, cfg)
     return request
+
+
+def _check_capabilities(request: ChatRequest, cfg: SimConfig) -> None:
+    """What vLLM answers a model without vision, or a server without a tool parser (SIM_CAPABILITIES)."""
+    if request.images and not cfg.can("vision"):
+        raise bad_request(f"{cfg.served_model_name} is not a multimodal model")
+    # with tools and no tool_choice vLLM chooses "auto"; "required" and a named function still
+    # work without a parser (guided decoding)
+    if request.tools and request.tool_choice in (None, "auto") and not cfg.can("tools"):
+        raise bad_request('"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set')
 
 
 def _check_image_count(request: ChatRequest, cfg: SimConfig) -> None:

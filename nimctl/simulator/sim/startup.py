@@ -11,24 +11,29 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from . import profiles
-from .app import SimState
-from .config import NIM_RELEASE, SimConfig
+from .app import ENGINE_DEAD_LINE, SimState
+from .config import SimConfig
 from .httpd import SimHTTPServer
 from .logs import SimLog
+from .model_source import source_log_lines
 
 BANNER = """\
 ===========================================
-== NVIDIA Inference Microservice VLM NIM ==
+== NVIDIA Inference Microservice {kind} NIM ==
 ===========================================
 
-NVIDIA Inference Microservice VLM NIM Version {release}
+NVIDIA Inference Microservice {kind} NIM Version {release}
 Model: {model}
 (nimctl NIM simulator: no model is loaded and no GPU is used)
 """
 
 
 def log_profile_selection(cfg: SimConfig, log: SimLog) -> None:
-    log.banner(BANNER.format(release=NIM_RELEASE, model=cfg.served_model_name))
+    kind = "VLM" if cfg.can("vision") else "LLM"
+    log.banner(BANNER.format(kind=kind, release=cfg.release, model=cfg.served_model_name))
+    if cfg.model_free:
+        for origin, message in source_log_lines(cfg):
+            log.info(origin, message)
     devices = cfg.nvidia_visible_devices or "unset"
     model = cfg.served_model_name
     log.info("ngc_profile.py:360", f"Detected GPU(s) from NVIDIA_VISIBLE_DEVICES={devices}")
@@ -38,6 +43,8 @@ def log_profile_selection(cfg: SimConfig, log: SimLog) -> None:
     pid = selected.id(model)
     log.info("ngc_profile.py:453", f"Selected profile: {pid} ({selected.name})")
     log.info("ngc_profile.py:455", f"Profile metadata: llm_engine: vllm, tp: {selected.tp}, pp: 1")
+    if cfg.model_free:
+        return
     log.info("ngc_injector.py:147", f"Downloading model files for profile {pid} to {cfg.cache_path}/ngc/hub")
     if profiles.is_cached(cfg, selected):
         offline = "" if cfg.ngc_api_key.strip() else "; no NGC_API_KEY: starting offline"
@@ -106,6 +113,8 @@ class SimHandle:
             return
         log.info("model_runner.py:1132", f"Loading model weights took {delay:.2f} s")
         log.info("api_server.py:1802", "Application startup complete.")
+        if cfg.not_serving and cfg.not_serving_after == 0:
+            self._engine_dies()  # dead before the first request can be answered
         ready_at_ms = int(time.time() * 1000)  # taken before the flag: a probe never sees 200 earlier
         state.ready_at_ms = ready_at_ms
         state.ready.set()
@@ -114,6 +123,15 @@ class SimHandle:
             self._after(cfg.exit_after_ready, self._crash_after_ready)
         if cfg.unready_after is not None:
             self._after(cfg.unready_after, self._turn_unready)
+        if cfg.not_serving and cfg.not_serving_after > 0:
+            self._after(cfg.not_serving_after, self._engine_dies)
+
+    def _engine_dies(self) -> None:
+        """SIM_NOT_SERVING: the engine behind the HTTP server dies; health stays ready, completions fail."""
+        if self.state.stopping.is_set():
+            return
+        self.log.error("core_client.py:564", ENGINE_DEAD_LINE)
+        self.state.engine_dead.set()
 
     def _chatter(self) -> None:
         """SIM_LOG_RATE lines a second until ready, written in 20 ms batches."""
