@@ -70,7 +70,9 @@ def container_name(value: str) -> str:
 # normalize.go), as Docker and Podman parse `docker pull` arguments:
 #   reference := name [":" tag] ["@" digest];  name := [domain "/"] path-component ["/" path-component]*
 
-REFERENCE_NAME_MAX = 255  # the whole name, domain included (older distribution: NameTotalLengthMax)
+# The whole name as Docker spells it in full (docker.io/library/ added to a familiar name), as older
+# distribution versions check it (NameTotalLengthMax); newer ones check the path alone: this is stricter.
+REFERENCE_NAME_MAX = 255
 _ALPHANUMERIC = r"[a-z0-9]+"
 _SEPARATOR = r"(?:[._]|__|[-]+)"
 _PATH_COMPONENT = rf"{_ALPHANUMERIC}(?:{_SEPARATOR}{_ALPHANUMERIC})*"
@@ -83,6 +85,7 @@ _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}
 REFERENCE = re.compile(
     rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?\Z", re.ASCII
 )
+_NAME_RE = re.compile(rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*\Z", re.ASCII)
 _PATH_COMPONENT_RE = re.compile(rf"{_PATH_COMPONENT}\Z", re.ASCII)
 _DOMAIN_RE = re.compile(rf"{_DOMAIN}\Z", re.ASCII)
 _TAG_RE = re.compile(rf"{_TAG}\Z", re.ASCII)
@@ -102,44 +105,40 @@ def image_reference(value: str) -> str:
     name, at, digest = value.partition("@")
     if at:
         image_digest(digest, value)
-    if "/" in name:
-        head, _, last = name.rpartition("/")
-        head += "/"
-    else:
-        head, last = "", name
+    head, slash, last = name.rpartition("/")
     if last.count(":") > 1:
         raise ValueError(f"image {shown(value)} has more than one ':' after its last '/' (name:tag)")
-    repository = head + last.partition(":")[0]
-    if ":" in last:
-        image_tag(last.partition(":")[2], value)
-    image_repository(repository, value)
-    if not REFERENCE.fullmatch(value):  # a safety net: the parts above are the grammar's parts
-        raise ValueError(f"image {shown(value)} is not an image reference (registry/path:tag@digest)")
+    last, colon, tag = last.partition(":")
+    if colon:
+        image_tag(tag, value)
+    image_repository(head + slash + last, value)
     return value
 
 
 def image_repository(value: str, reference: str | None = None) -> str:
     """`[registry[:port]/]path` without tag or digest (the profile's image_repository)."""
-    whole = value if reference is None else reference
-    what = f"image {shown(whole)}"
+    what = f"image {shown(value if reference is None else reference)}"
     if not value:
         raise ValueError(f"{what} has no repository name" if reference else "an image repository cannot be empty")
     if (strange := _strange_character(value)) is not None:
         raise ValueError(f"{what} holds {strange}")
     if reference is None and ("@" in value or ":" in value.rpartition("/")[2]):
         raise ValueError(f"{what} holds a tag or digest: give it in image_tag, or the whole reference as image")
-    if len(value) > REFERENCE_NAME_MAX:
-        raise ValueError(f"{what}: the repository name is longer than {REFERENCE_NAME_MAX} characters")
-    if _IDENTIFIER.fullmatch(value):
+    if _IDENTIFIER.fullmatch(reference if reference is not None else value):  # as Docker checks it
         raise ValueError(f"{what} is a 64-digit hex id, not a repository name")
-    components = value.split("/")
-    first = components[0]
-    # Docker's split (normalize.go): the first component is a registry when another follows and it
-    # has a '.' or ':', is localhost, or has upper case (a path component never does).
-    if len(components) > 1 and (any(c in first for c in ".:") or first == "localhost" or first != first.lower()):
-        if not _DOMAIN_RE.fullmatch(first):
-            raise ValueError(f"{what}: {first!r} is not a registry host[:port]")
-        components = components[1:]
+    first, slash, rest = value.partition("/")
+    # Docker's split (normalize.go): the first component is a registry when another follows and it has
+    # a '.' or ':', is localhost, or has upper case (a path component never does); else Docker Hub's.
+    registry_given = bool(slash) and (any(c in first for c in ".:") or first == "localhost" or first != first.lower())
+    full = value if registry_given else "docker.io/" + ("" if slash else "library/") + value
+    if len(full) > REFERENCE_NAME_MAX:
+        spelled = "" if full == value else f" (in full: {shown(full)})"
+        raise ValueError(f"{what}: the repository name is longer than {REFERENCE_NAME_MAX} characters{spelled}")
+    if _NAME_RE.fullmatch(value):
+        return value
+    components = rest.split("/") if registry_given else value.split("/")
+    if registry_given and not _DOMAIN_RE.fullmatch(first):
+        raise ValueError(f"{what}: {first!r} is not a registry host[:port]")
     for component in components:
         if not component:
             raise ValueError(f"{what} has an empty path component ('//', or '/' at an end)")
@@ -148,7 +147,7 @@ def image_repository(value: str, reference: str | None = None) -> str:
         if _PATH_COMPONENT_RE.fullmatch(component.lower()):
             raise ValueError(f"{what}: upper-case letters are not allowed in a repository name ({component!r})")
         raise ValueError(f"{what}: {component!r} is not a repository path component ({_PATH_RULE})")
-    return value
+    raise ValueError(f"{what} is not a repository name ([registry[:port]/]path)")  # not reached: a safety net
 
 
 def image_tag(value: str, reference: str | None = None) -> str:
@@ -370,7 +369,7 @@ def read_profile(path: Path, limit: int = PROFILE_MAX_BYTES) -> bytes:
         raise ValueError(f"profile {str(path)!r} is a directory, not a file") from None
     except OSError as exc:
         raise ValueError(f"profile {str(path)!r} cannot be read: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as handle:
+    try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
             raise ValueError(f"profile {str(path)!r} is a directory, not a file")
@@ -378,7 +377,15 @@ def read_profile(path: Path, limit: int = PROFILE_MAX_BYTES) -> bytes:
             raise ValueError(f"profile {str(path)!r} is not a regular file")
         if info.st_size > limit:
             raise ValueError(f"profile {str(path)!r} is {info.st_size} bytes: more than the {limit} a profile may have")
-        data = handle.read(limit + 1)
+        chunks, total = [], 0
+        while total <= limit and (chunk := os.read(fd, limit + 1 - total)):
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as exc:
+        raise ValueError(f"profile {str(path)!r} cannot be read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
     if len(data) > limit:
         raise ValueError(f"profile {str(path)!r} is more than the {limit} bytes a profile may have")
     return data
