@@ -622,3 +622,35 @@ def test_every_uid_gid_in_range_is_taken(uid: int, gid: int | None) -> None:
 @given(st.integers(1, INT64_MAX))
 def test_every_byte_count_in_bounds_is_taken_exactly(count: int) -> None:
     assert validation.size(str(count)) == count
+
+
+# --- the shm warning, printed by `up` -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("remote", [False, True])
+def test_up_warns_when_shm_exceeds_this_hosts_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ready_nim, remote: bool
+) -> None:
+    import contextlib
+    import io
+
+    from rich.console import Console
+
+    from nimctl import deploy
+    from nimctl.engine_kind import EngineKind
+    from tests.unit.test_deploy_policy import FakeEngine, container, sim_settings, spec_labels
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    port = int(ready_nim.url.rsplit(":", 1)[1])
+    said = {}
+    for shm in ("2GB", str(INT64_MAX)):
+        loaded = sim_settings(tmp_path, port=port, timeout=5, shm_size=shm)
+        engine = FakeEngine(container("policy-test", spec_labels(loaded), state="running"))
+        if remote:  # its host's memory is not this machine's: no warning
+            engine.kind = EngineKind("docker", "fake", "ssh://root@gpu-box")
+            engine.reach = lambda url: contextlib.nullcontext(ready_nim.url)
+        report = deploy.Reporter(Console(file=io.StringIO(), width=300))
+        assert deploy.up(loaded, deploy.UpOptions(smoke="none"), report, connect=lambda engine=engine: engine).ready
+        said[shm] = report.console.file.getvalue()
+    assert "warning: shm_size" not in said["2GB"]
+    assert ("warning: shm_size 8589934592.0 GiB is more than this host's memory" in said[str(INT64_MAX)]) != remote
