@@ -214,6 +214,13 @@ class Settings(BaseSettings):
                 raise ValueError(f"{key!r} is not an environment variable name")
         return {key: str(val) for key, val in value.items()}
 
+    @field_validator("cache_dir", "log_dir", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():  # Path("") would be ".", the current directory
+            raise ValueError("a path cannot be empty")
+        return value
+
     @field_validator("cache_dir", "log_dir")
     @classmethod
     def _absolute_path(cls, value: Path) -> Path:

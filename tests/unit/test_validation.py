@@ -453,6 +453,12 @@ def test_bad_values_from_the_environment_and_a_profile_name_their_source(tmp_pat
     assert error.message.startswith("invalid setting image (from profile bad.toml): image 'repo:tag:extra'")
 
 
+@pytest.mark.parametrize("variable", ["LOCAL_NIM_CACHE", "NIMCTL_LOG_DIR"])
+def test_an_empty_directory_variable_is_not_the_current_directory(variable: str) -> None:
+    error = config_error(environ={variable: ""})
+    assert f"(from env {variable}): a path cannot be empty" in error.message
+
+
 def test_user_is_normalised_and_paths_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     loaded = load_settings({"user": "0042:07", "cache_dir": "models", "log_dir": "logs"}, profile="sim", environ={})
