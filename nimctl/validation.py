@@ -9,6 +9,7 @@ value from a flag, the environment or a profile is a ConfigError (exit 2) before
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
 import stat
@@ -16,6 +17,17 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 SHOWN = 40  # characters of a value shown in a message before it is cut
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """Patterns compile on first use, not at import: every nimctl command imports this module."""
+    return re.compile(pattern, re.ASCII)
+
+
+def matches(pattern: str, value: str) -> bool:
+    """`value` is `pattern`, whole (ASCII classes: `\\w` and `[0-9]` never take other scripts' letters)."""
+    return _compiled(pattern).fullmatch(value) is not None
 
 
 def shown(value: object) -> str:
@@ -45,8 +57,8 @@ def _strange_character(value: str) -> str | None:
 # "<name>.lock" (+5) and a failed start's log "<name>-YYYYmmdd-HHMMSS.log" (+20), so 235 would fit;
 # 128 is the bound chosen, with room for files to come. Docker itself takes names of any length.
 CONTAINER_NAME_MAX = 128
-_CONTAINER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+\Z", re.ASCII)
-_NAME_CHARACTER = re.compile(r"[a-zA-Z0-9_.-]", re.ASCII)
+_CONTAINER_NAME = r"[a-zA-Z0-9][a-zA-Z0-9_.-]+\Z"
+_NAME_CHARACTER = r"[a-zA-Z0-9_.-]"
 
 
 def container_name(value: str) -> str:
@@ -55,13 +67,13 @@ def container_name(value: str) -> str:
         raise ValueError("a container name cannot be empty")
     if len(value) > CONTAINER_NAME_MAX:
         raise ValueError(f"container name {shown(value)} is longer than {CONTAINER_NAME_MAX} characters")
-    if _CONTAINER_NAME.fullmatch(value):
+    if matches(_CONTAINER_NAME, value):
         return value
-    if not _NAME_CHARACTER.fullmatch(value[0]) or value[0] in "_.-":
+    if not matches(_NAME_CHARACTER, value[0]) or value[0] in "_.-":
         raise ValueError(f"container name {shown(value)} must start with an ASCII letter or digit")
     if len(value) < 2:
         raise ValueError(f"container name {shown(value)} is too short: Docker needs at least 2 characters")
-    bad = next(ch for ch in value if not _NAME_CHARACTER.fullmatch(ch))
+    bad = next(ch for ch in value if not matches(_NAME_CHARACTER, ch))
     raise ValueError(f"container name {shown(value)} holds {bad!r}: only ASCII letters, digits, '_', '.' and '-'")
 
 
@@ -82,15 +94,9 @@ _IPV6 = r"\[(?:[a-fA-F0-9:]+)\]"
 _DOMAIN = rf"(?:{_DOMAIN_NAME}|{_IPV6})(?::[0-9]+)?"
 _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
-REFERENCE = re.compile(
-    rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?\Z", re.ASCII
-)
-_NAME_RE = re.compile(rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*\Z", re.ASCII)
-_PATH_COMPONENT_RE = re.compile(rf"{_PATH_COMPONENT}\Z", re.ASCII)
-_DOMAIN_RE = re.compile(rf"{_DOMAIN}\Z", re.ASCII)
-_TAG_RE = re.compile(rf"{_TAG}\Z", re.ASCII)
-_DIGEST_RE = re.compile(rf"{_DIGEST}\Z", re.ASCII)
-_IDENTIFIER = re.compile(r"[a-f0-9]{64}\Z", re.ASCII)
+_NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+REFERENCE = rf"{_NAME}(?::{_TAG})?(?:@{_DIGEST})?\Z"  # the whole grammar, one pattern (the tests' yardstick)
+_IDENTIFIER = r"[a-f0-9]{64}\Z"
 # what the engines' go-digest accepts: a registered algorithm and its exact hex length, lower case
 DIGEST_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 _PATH_RULE = "lower-case letters and digits, split by one '.', one or two '_', or '-'s"
@@ -124,7 +130,7 @@ def image_repository(value: str, reference: str | None = None) -> str:
         raise ValueError(f"{what} holds {strange}")
     if reference is None and ("@" in value or ":" in value.rpartition("/")[2]):
         raise ValueError(f"{what} holds a tag or digest: give it in image_tag, or the whole reference as image")
-    if _IDENTIFIER.fullmatch(reference if reference is not None else value):  # as Docker checks it
+    if matches(_IDENTIFIER, reference if reference is not None else value):  # as Docker checks it
         raise ValueError(f"{what} is a 64-digit hex id, not a repository name")
     first, slash, rest = value.partition("/")
     # Docker's split (normalize.go): the first component is a registry when another follows and it has
@@ -134,17 +140,17 @@ def image_repository(value: str, reference: str | None = None) -> str:
     if len(full) > REFERENCE_NAME_MAX:
         spelled = "" if full == value else f" (in full: {shown(full)})"
         raise ValueError(f"{what}: the repository name is longer than {REFERENCE_NAME_MAX} characters{spelled}")
-    if _NAME_RE.fullmatch(value):
+    if matches(_NAME + r"\Z", value):
         return value
     components = rest.split("/") if registry_given else value.split("/")
-    if registry_given and not _DOMAIN_RE.fullmatch(first):
+    if registry_given and not matches(_DOMAIN + r"\Z", first):
         raise ValueError(f"{what}: {first!r} is not a registry host[:port]")
     for component in components:
         if not component:
             raise ValueError(f"{what} has an empty path component ('//', or '/' at an end)")
-        if _PATH_COMPONENT_RE.fullmatch(component):
+        if matches(_PATH_COMPONENT + r"\Z", component):
             continue
-        if _PATH_COMPONENT_RE.fullmatch(component.lower()):
+        if matches(_PATH_COMPONENT + r"\Z", component.lower()):
             raise ValueError(f"{what}: upper-case letters are not allowed in a repository name ({component!r})")
         raise ValueError(f"{what}: {component!r} is not a repository path component ({_PATH_RULE})")
     raise ValueError(f"{what} is not a repository name ([registry[:port]/]path)")  # not reached: a safety net
@@ -159,7 +165,7 @@ def image_tag(value: str, reference: str | None = None) -> str:
         )
     if len(value) > 128:
         raise ValueError(f"{what} is longer than 128 characters")
-    if not _TAG_RE.fullmatch(value):
+    if not matches(_TAG + r"\Z", value):
         raise ValueError(f"{what} is not a tag (letters, digits, _ . -, not starting with . or -)")
     return value
 
@@ -169,7 +175,7 @@ def image_digest(value: str, reference: str | None = None) -> str:
     what = f"image {shown(reference)}: digest {shown(value)}" if reference else f"digest {shown(value)}"
     if "@" in value:
         raise ValueError(f"image {shown(reference or value)} has more than one '@'")
-    if not _DIGEST_RE.fullmatch(value):
+    if not matches(_DIGEST + r"\Z", value):
         raise ValueError(f"{what} is not algorithm:hex (e.g. sha256: and 64 hex digits)")
     algorithm, _, hex_digits = value.partition(":")
     if algorithm not in DIGEST_HEX_LENGTHS:
@@ -182,12 +188,12 @@ def image_digest(value: str, reference: str | None = None) -> str:
 # --- users -------------------------------------------------------------------------------------
 
 ID_MAX = 2**32 - 2  # uid_t is 32 bits and 4294967295 is (uid_t)-1, "no id"
-_USER = re.compile(r"([0-9]+)(?::([0-9]+))?\Z", re.ASCII)
+_USER = r"([0-9]+)(?::([0-9]+))?\Z"
 
 
 def user(value: str) -> str:
     """`uid` or `uid:gid`, numbers in 0..4294967294; returned without leading zeros."""
-    match = _USER.fullmatch(value)
+    match = _compiled(_USER).fullmatch(value)
     if match is None:
         raise ValueError(f"user {shown(value)} is not uid or uid:gid (numbers, e.g. 1000:1000)")
     ids = [text for text in match.groups() if text is not None]
@@ -201,7 +207,7 @@ def user(value: str) -> str:
 
 SIZE_MAX = 2**63 - 1  # the engines hold sizes in int64
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
-_SIZE = re.compile(r"\s*([0-9]+)(?:\.([0-9]+))?\s*([kmgt]?)(?:i?b)?\s*\Z", re.IGNORECASE | re.ASCII)
+_SIZE = r"(?i)\s*([0-9]+)(?:\.([0-9]+))?\s*([kmgt]?)(?:i?b)?\s*\Z"
 
 
 def size(value: str | int) -> int:
@@ -212,7 +218,7 @@ def size(value: str | int) -> int:
     if isinstance(value, int):
         count = value
     else:
-        match = _SIZE.match(value)
+        match = _compiled(_SIZE).fullmatch(value)
         if not match:
             raise ValueError(f"{shown(value)} is not a size (examples: 32GB, 16g, 512MiB)")
         whole, fraction, unit = match.group(1), match.group(2) or "", _SIZE_UNITS[match.group(3).lower()]
