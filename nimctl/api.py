@@ -34,6 +34,7 @@ from nimctl.engine import connect
 from nimctl.errors import ConfigError
 from nimctl.inventory import status as inventory_status
 from nimctl.reporter import Reporter
+from nimctl.settings import checked_url
 from nimctl.settings import load_options as load
 from nimctl.smoketest import SmokeReport, run_checks, select_checks
 from nimctl.smoketest.report import render_table
@@ -180,6 +181,8 @@ def smoke(
         raise ConfigError(f"timeout must be more than 0, not {timeout}", hint="seconds allowed for each check")
     if max_images is not None and max_images < 1:
         raise ConfigError(f"max_images must be 1 or more, not {max_images}", hint="the NIM's images per request")
+    if url is not None:
+        url = checked_url(url)  # "not a url" is exit 2, not nine failing checks
     selected = select_checks(checks)  # a typo fails before any endpoint lookup
     with contextlib.ExitStack() as stack:
         if url is None:

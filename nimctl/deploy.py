@@ -51,6 +51,7 @@ from nimctl.smoketest import ALL_CHECKS, QUICK_CHECKS
 from nimctl.smoketest import run_checks as run_smoke
 from nimctl.smoketest.report import render_table, write_junit
 from nimctl.spec import ContainerSpec, build_spec, with_host_port
+from nimctl.validation import shm_warning
 
 LOG_TAIL_LINES = 50
 GPU_LOCK = "_gpu-requests"  # not a valid container name, so no deployment's lock
@@ -130,6 +131,8 @@ def _up_locked(
         report.warn(
             f"publishing on {settings.host or 'all interfaces'}: anyone who reaches this host can use the NIM (it has no auth)"
         )
+    if engine.kind.is_local and (too_big := shm_warning(settings.shm_size_bytes)):  # a remote host's memory: unknown
+        report.warn(too_big)
     if settings.port == "auto":
         port = _auto_port(existing, settings.host)
         spec, settings = with_host_port(spec, port), settings.with_port(port)

@@ -10,26 +10,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from nimctl import validation
+
 DEFAULT_READINESS_PATH = "/v1/health/ready"
 DEFAULT_LIVENESS_PATH = "/v1/health/live"
 DEFAULT_MAX_IMAGES = 5  # the NIM's own default for NIM_MAX_IMAGES_PER_PROMPT
 
-_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
-
 
 def parse_size(text: str | int) -> int:
-    """Docker's size syntax: ``32GB``, ``32g``, ``512MiB``, ``1073741824`` (units are powers of 1024)."""
-    if isinstance(text, int):
-        return text
-    match = _SIZE_RE.match(text)
-    if not match:
-        raise ValueError(f"{text!r} is not a size (examples: 32GB, 16g, 512MiB)")
-    number, unit = float(match.group(1)), match.group(2).lower()
-    size = int(number * _SIZE_UNITS[unit])
-    if size <= 0:
-        raise ValueError(f"{text!r} must be larger than 0")
-    return size
+    """Docker's size syntax: ``32GB``, ``32g``, ``512MiB``, ``1073741824`` (units are powers of 1024),
+    in bytes, 1 to int64's maximum (the rule is `nimctl.validation.size`)."""
+    return validation.size(text)
 
 
 _DEVICE_ID = re.compile(r"[0-9]+|GPU-[0-9a-fA-F-]+")

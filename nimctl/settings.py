@@ -8,6 +8,7 @@ value came from, for ``nimctl config show``.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -19,6 +20,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, AliasGenerator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from nimctl import validation
 from nimctl.domain import (
     DEFAULT_LIVENESS_PATH,
     DEFAULT_MAX_IMAGES,
@@ -101,10 +103,31 @@ class Settings(BaseSettings):
     log_dir: Path = Field(Path("~/.cache/nimctl/logs"), description="Where failed start-up logs are saved")
     min_free_disk_gb: float = Field(150.0, description="Warn when the cache disk has less free space", ge=0)
 
+    # The rules themselves live in nimctl.validation (README "Settings": what each setting accepts).
+    @field_validator("container_name")
+    @classmethod
+    def _check_container_name(cls, value: str) -> str:
+        return validation.container_name(value)
+
+    @field_validator("image")
+    @classmethod
+    def _check_image(cls, value: str | None) -> str | None:
+        return None if value is None else validation.image_reference(value)  # "" is an error, not the default
+
+    @field_validator("image_repository")
+    @classmethod
+    def _check_image_repository(cls, value: str) -> str:
+        return validation.image_repository(value)
+
+    @field_validator("image_tag")
+    @classmethod
+    def _check_image_tag(cls, value: str) -> str:
+        return validation.image_tag(value)
+
     @field_validator("shm_size")
     @classmethod
     def _check_shm_size(cls, value: str) -> str:
-        parse_size(value)
+        validation.size(value)
         return value
 
     @field_validator("gpus")
@@ -136,9 +159,7 @@ class Settings(BaseSettings):
     @field_validator("user")
     @classmethod
     def _check_user(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"\d+(:\d+)?", value):
-            raise ValueError(f"{value!r} is not uid or uid:gid")
-        return value
+        return None if value is None else validation.user(value)
 
     @field_validator("env")
     @classmethod
@@ -148,10 +169,18 @@ class Settings(BaseSettings):
                 raise ValueError(f"{key!r} is not an environment variable name")
         return {key: str(val) for key, val in value.items()}
 
+    @field_validator("cache_dir", "log_dir", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():  # Path("") would be ".", the current directory
+            raise ValueError("a path cannot be empty")
+        return value
+
     @field_validator("cache_dir", "log_dir")
     @classmethod
-    def _expand_home(cls, value: Path) -> Path:
-        return value.expanduser()
+    def _absolute_path(cls, value: Path) -> Path:
+        # `~` expanded, relative to the current directory; load_settings then checks the filesystem
+        return validation.absolute_path(value)
 
     @model_validator(mode="after")
     def _key_travels_as_secret(self) -> Settings:
@@ -163,15 +192,9 @@ class Settings(BaseSettings):
                 self.ngc_api_key = SecretStr(value)
         return self
 
-    @model_validator(mode="after")
-    def _check_image(self) -> Settings:
-        if not self.image_reference or any(ch.isspace() for ch in self.image_reference):
-            raise ValueError(f"image {self.image_reference!r} is not an image reference")
-        return self
-
     @property
     def image_reference(self) -> str:
-        return self.image or f"{self.image_repository}:{self.image_tag}"
+        return self.image if self.image is not None else f"{self.image_repository}:{self.image_tag}"
 
     @property
     def shm_size_bytes(self) -> int:
@@ -240,12 +263,16 @@ def load_profile(name_or_path: str) -> Profile:
     """A profile name from configs/ or a path to a TOML file; unknown keys are an error."""
     looks_like_path = name_or_path.endswith(".toml") or os.sep in name_or_path
     path = Path(name_or_path).expanduser() if looks_like_path else configs_dir() / f"{name_or_path}.toml"
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(
             f"profile {name_or_path!r} not found ({path})",
             hint=f"use one of: {', '.join(available_profiles())}, or a path to a .toml file",
         )
-    values = parse_profile_text(path, path.read_bytes())
+    try:  # a regular file of bounded size, read no further than the bound
+        data = validation.read_profile(path)
+    except ValueError as exc:
+        raise ConfigError(str(exc), hint="a profile is a TOML file of settings (see configs/)") from None
+    values = parse_profile_text(path, data)
     unknown = sorted(set(values) - set(SETTING_NAMES))
     if unknown:
         raise ConfigError(
@@ -346,15 +373,59 @@ def load_settings(
     except ValidationError as exc:
         raise _config_error(exc, origins(layers, SETTING_NAMES)) from None
     # The sources recorded each value's origin while pydantic called them.
-    return LoadedSettings(settings=settings, profile=loaded_profile, sources=origins(layers, SETTING_NAMES))
+    sources = origins(layers, SETTING_NAMES)
+    if _host_paths_are_here(settings, environ):
+        settings = _checked_directories(settings, sources)
+    return LoadedSettings(settings=settings, profile=loaded_profile, sources=sources)
+
+
+HOST_DIRECTORIES = ("cache_dir", "log_dir")  # directories on the engine's host (the cache is mounted)
+
+
+def _checked_directories(settings: Settings, sources: Mapping[str, str]) -> Settings:
+    """The host directories as existing directories or ones that can be created, symlinks followed."""
+    resolved: dict[str, Path] = {}
+    for field in HOST_DIRECTORIES:
+        try:
+            resolved[field] = validation.directory(getattr(settings, field))
+        except ValueError as exc:
+            raise _invalid(field, str(exc), sources) from None
+    return settings.model_copy(update=resolved)
+
+
+def _host_paths_are_here(settings: Settings, environ: Mapping[str, str]) -> bool:
+    """Whether the engine's host is this machine, as far as the settings say without connecting:
+    a remote engine's cache dir is on its host, not checked from here.
+
+    A local socket URL (--engine-url, else DOCKER_HOST) is here; any other URL, or a docker context
+    other than the default, may not be. (After the engine package lands: its choose_engine decides.)
+    """
+    url = settings.engine_url or environ.get("DOCKER_HOST") or ""
+    if url:
+        return url.startswith(("unix://", "npipe://", "/"))
+    context = environ.get("DOCKER_CONTEXT") or _current_docker_context(environ)
+    return context in (None, "", "default")
+
+
+def _current_docker_context(environ: Mapping[str, str]) -> str | None:
+    config_dir = environ.get("DOCKER_CONFIG") or os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".docker")
+    try:
+        with open(os.path.join(config_dir, "config.json"), "rb") as handle:
+            context = json.loads(handle.read(1024 * 1024)).get("currentContext")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return context if isinstance(context, str) else None
 
 
 def _config_error(exc: ValidationError, sources: Mapping[str, str]) -> ConfigError:
     first = exc.errors(include_url=False, include_input=False)[0]
     field = str(first["loc"][0]) if first["loc"] else "settings"  # the sources key values by field name
+    return _invalid(field, first["msg"].removeprefix("Value error, "), sources)
+
+
+def _invalid(field: str, reason: str, sources: Mapping[str, str]) -> ConfigError:
     source = sources.get(field, "")
     where = f" (from {source})" if source and source != DEFAULT_SOURCE else ""
-    reason = first["msg"].removeprefix("Value error, ")
     return ConfigError(
         f"invalid setting {field}{where}: {reason}",
         hint="see `nimctl config show` and the settings table in the README",
@@ -380,3 +451,11 @@ def load_options(
         )
     given = {name: values.get(name) for name in COMMAND_SETTINGS[command]}
     return load_settings(extra | settings_flags(given), profile=given.get("profile"), environ=environ)
+
+
+def checked_url(url: str, option: str = "--url") -> str:
+    """A URL option that is not a setting (`smoke --url`): a well-formed http(s) URL, else exit 2."""
+    try:
+        return validation.http_url(url)
+    except ValueError as exc:
+        raise ConfigError(f"invalid {option}: {exc}", hint="give the server root, e.g. http://127.0.0.1:8000") from None

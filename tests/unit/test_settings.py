@@ -59,8 +59,8 @@ def test_nvidia_variable_names_work_as_they_are(tmp_path: Path) -> None:
 
 
 def test_nimctl_prefix_beats_the_nvidia_name() -> None:
-    s = load_settings({}, environ={"CONTAINER_NAME": "a", "NIMCTL_CONTAINER_NAME": "b"}).settings
-    assert s.container_name == "b"
+    s = load_settings({}, environ={"CONTAINER_NAME": "aa", "NIMCTL_CONTAINER_NAME": "bb"}).settings
+    assert s.container_name == "bb"
 
 
 def test_unrelated_generic_variables_are_ignored() -> None:
@@ -310,4 +310,4 @@ def test_each_profile_has_its_own_default_container_name(tmp_path: Path) -> None
 def test_generic_variables_that_pick_the_target_are_named() -> None:
     loaded = load_settings({}, profile="sim", environ={"CONTAINER_NAME": "ci-job", "IMG_NAME": "x/y:1"})
     assert loaded.generic_sources() == [("name", "CONTAINER_NAME"), ("image", "IMG_NAME")]
-    assert load_settings({}, profile="sim", environ={"NIMCTL_CONTAINER_NAME": "n"}).generic_sources() == []
+    assert load_settings({}, profile="sim", environ={"NIMCTL_CONTAINER_NAME": "nn"}).generic_sources() == []
