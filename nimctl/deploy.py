@@ -218,6 +218,7 @@ def _preflight(
         engine,
         needs_pull=needs_pull and not settings.build,
         port_held_by_own_container=held_by_own,
+        reuse_gpu_evidence=True,  # a passed GPU probe of the same engine, image and GPU request
     )
     for check in checks:
         if check.status == WARN:
