@@ -58,6 +58,7 @@ class Bench:
         self.children = Children()
         self.die_times: dict[str, float] = {}
         self.events_stream: Any = None
+        self.nimctl_only = False  # --baseline: figures 1 and 2 run nimctl alone (no runbook, testcontainers)
 
     # -- set-up ------------------------------------------------------------------------------
 
