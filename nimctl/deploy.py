@@ -468,4 +468,3 @@ def down(engine: EnginePort, name: str | None, everything: bool, timeout: int, p
     for info in targets:
         engine.stop_and_remove(info.id, timeout=timeout)
     return [info.name for info in targets]
-

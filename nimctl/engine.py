@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
@@ -26,7 +26,9 @@ from nimctl.engine_kind import EngineKind, GpuMethod, cdi_devices
 from nimctl.errors import ConfigError, PullError, redact
 from nimctl.pull import classify_registry_error
 from nimctl.spec import ContainerSpec, split_reference
-from nimctl.watch import ContainerSignals, stream_lines
+
+if TYPE_CHECKING:
+    from nimctl.watch import ContainerSignals
 
 NGC_USERNAME = "$oauthtoken"  # nvcr.io's fixed user name for API-key logins
 LIBPOD_CREATE = "/libpod/containers/create"  # podman's own API; docker-py's /v1.41 prefix is accepted
@@ -266,6 +268,8 @@ class Engine:
         try:
             self.start(container_id)
             with engine_errors("query", spec.name):
+                from nimctl.watch import stream_lines  # only `up` waits and follows: status never loads it
+
                 for line in stream_lines(self.api.logs(container_id, stream=True, follow=True)):
                     line = redact(line, secret)
                     lines.append(line)
@@ -285,4 +289,6 @@ class Engine:
         return self.api.logs(container_id, stream=True, follow=follow, tail=tail)
 
     def signals(self, container_id: str) -> ContainerSignals:
+        from nimctl.watch import ContainerSignals
+
         return ContainerSignals(self.client, container_id)

@@ -33,7 +33,6 @@ SSH_HINT = (
 )
 
 
-
 def _ssh_errors() -> tuple[type[Exception], ...]:
     """paramiko's failures (ssh:// engines go through it; they are not docker-py's), once it is loaded."""
     if "paramiko" not in sys.modules:  # only an ssh:// connect loads it (docker_client.enable_ssh)

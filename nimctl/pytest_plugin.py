@@ -142,9 +142,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="URL",
         help="Use this already running endpoint (server root or .../v1); nimctl starts and stops nothing.",
     )
-    group.addoption(
-        "--nim-keep", action="store_true", help="Leave a NIM this run started running at the end."
-    )
+    group.addoption("--nim-keep", action="store_true", help="Leave a NIM this run started running at the end.")
     group.addoption(
         "--nim-timeout", type=float, metavar="S", help="Seconds to wait for readiness (default: the setting)."
     )
