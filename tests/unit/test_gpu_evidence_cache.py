@@ -10,7 +10,6 @@ from types import SimpleNamespace
 import pytest
 
 from nimctl import gpu_evidence
-from nimctl.engine_kind import EngineKind
 from nimctl.gpu_evidence import default_path, lookup, make_key, record
 from nimctl.preflight import FAIL, PASS, check_gpu_support
 from nimctl.settings import load_settings
@@ -91,7 +90,7 @@ def test_the_engine_url_tells_unix_sockets_apart() -> None:
 class ProbingEngine:
     """Just what the GPU check asks: info (runtimes, ID), the image id, and the probe (counted)."""
 
-    kind = EngineKind("docker", "fake")
+    kind = SimpleNamespace(name="docker", is_podman=False, is_local=True)
 
     def __init__(self, engine_id: str = ENGINE_ID, image_id: str = IMAGE_ID, output: str = "GPU 0: X (UUID: GPU-0)"):
         self.api = SimpleNamespace(base_url="tcp://127.0.0.1:2375")

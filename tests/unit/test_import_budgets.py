@@ -29,6 +29,7 @@ NEVER = {
     "pygments",
     "paramiko.client",  # docker-py's ssh transport: only for ssh:// engines (nimctl/docker_client.py)
     "nimctl.smoke",
+    "nimctl.smoketest",  # (the smoke package's name after issue 16)
     "nimctl.k8s",
 }
 HELP = NEVER | {
@@ -39,12 +40,14 @@ HELP = NEVER | {
     "tenacity",
     "nimctl.settings",
     "nimctl.engine",
+    "nimctl.engine.client",
     "nimctl.deploy",
 }
 TOP_HELP = HELP | {"pydantic"}  # (a command's own help builds typer's pydantic adapters for its options)
-STATUS = NEVER | {"tenacity", "nimctl.watch", "nimctl.deploy"}
-LOGS = NEVER | {"tenacity", "nimctl.watch", "nimctl.deploy"}
-DOWN = NEVER | {"nimctl.watch"}
+WATCH = {"nimctl.watch", "nimctl.engine.watch"}  # the log follower, before and after issue 16's move
+STATUS = NEVER | WATCH | {"tenacity", "nimctl.deploy"}
+LOGS = NEVER | WATCH | {"tenacity", "nimctl.deploy"}
+DOWN = NEVER | WATCH
 UP = NEVER
 
 
