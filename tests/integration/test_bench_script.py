@@ -85,36 +85,45 @@ def test_baseline_runs_both_sides_alternating_and_prints_the_ratios(
     tmp_path: Path, docker_client, sim_image: str
 ) -> None:
     """`--baseline HEAD`: HEAD in its own worktree and venv (kept per commit) against the working tree."""
+    from scripts.nimbench.baseline import checkout_dir
+
     out = tmp_path / "bench.json"
-    result = run_bench(
-        "--baseline",
-        "HEAD",
-        "--only",
-        "cli-start",
-        "--reps",
-        "1",
-        "--status-deployments",
-        "1",
-        "--json",
-        str(out),
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(out.read_text())
     head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    assert report["baseline"]["commit"] == head and report["baseline"]["rev"] == "HEAD"
-    assert (
-        report["baseline"]["nimctl_command"][0].startswith("/") and head[:12] in report["baseline"]["nimctl_command"][0]
-    )
-    base = {row["tool"]: row for row in report["baseline"]["rows"]}
-    work = {row["tool"]: row for row in report["rows"]}
-    assert set(base) == set(work) == {"nimctl --help", "nimctl status", "nimctl status --json"}
-    assert all(row["n"] == 4 and not row["errors"] for row in [*base.values(), *work.values()])
-    ratios = {ratio["tool"]: ratio for ratio in report["ratios"]}
-    for tool, ratio in ratios.items():
-        assert ratio["ratio_median"] == work[tool]["median"] / base[tool]["median"]
-    # the sides alternate: REV's --help runs come first, then the working tree's (the log says which)
-    marks = [line for line in result.stderr.splitlines() if "--- cli-start:" in line]
-    assert [("HEAD" in line) for line in marks] == [True, False]
-    header = next(line for line in result.stdout.splitlines() if line.startswith("| figure"))
-    assert "HEAD: median" in header and "working tree: median" in header and "ratio" in header
+    checkout = checkout_dir(head)
+    made_here = not checkout.exists()  # a checkout kept from an earlier run stays; one made here goes
+    try:
+        result = run_bench(
+            "--baseline",
+            "HEAD",
+            "--only",
+            "cli-start",
+            "--reps",
+            "1",
+            "--status-deployments",
+            "1",
+            "--json",
+            str(out),
+            timeout=900,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        report = json.loads(out.read_text())
+        assert report["baseline"]["commit"] == head and report["baseline"]["rev"] == "HEAD"
+        assert (
+            report["baseline"]["nimctl_command"][0].startswith("/")
+            and head[:12] in report["baseline"]["nimctl_command"][0]
+        )
+        base = {row["tool"]: row for row in report["baseline"]["rows"]}
+        work = {row["tool"]: row for row in report["rows"]}
+        assert set(base) == set(work) == {"nimctl --help", "nimctl status", "nimctl status --json"}
+        assert all(row["n"] == 4 and not row["errors"] for row in [*base.values(), *work.values()])
+        ratios = {ratio["tool"]: ratio for ratio in report["ratios"]}
+        for tool, ratio in ratios.items():
+            assert ratio["ratio_median"] == work[tool]["median"] / base[tool]["median"]
+        # the sides alternate: REV's --help runs come first, then the working tree's (the log says which)
+        marks = [line for line in result.stderr.splitlines() if "--- cli-start:" in line]
+        assert [("HEAD" in line) for line in marks] == [True, False]
+        header = next(line for line in result.stdout.splitlines() if line.startswith("| figure"))
+        assert "HEAD: median" in header and "working tree: median" in header and "ratio" in header
+    finally:
+        if made_here and checkout.exists():
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(checkout)], check=False)
