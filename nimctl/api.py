@@ -22,10 +22,11 @@ import contextlib
 import io
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rich.console import Console
 
+from nimctl import lazy
 from nimctl.deploy import UpOptions, UpResult
 from nimctl.deploy import down as deploy_down
 from nimctl.deploy import up as deploy_up
@@ -36,9 +37,13 @@ from nimctl.inventory import status as inventory_status
 from nimctl.reporter import Reporter
 from nimctl.settings import checked_url
 from nimctl.settings import load_options as load
-from nimctl.smoketest import SmokeReport, run_checks, select_checks
-from nimctl.smoketest.report import render_table
 from nimctl.targets import reach_endpoint, target_name
+
+if TYPE_CHECKING:
+    from nimctl import smoketest
+    from nimctl.smoketest import SmokeReport
+else:
+    smoketest = lazy.module("nimctl.smoketest")  # ~65 ms: only `smoke` needs it
 
 __all__ = ["down", "load", "reach", "smoke", "status", "up"]
 
@@ -183,7 +188,7 @@ def smoke(
         raise ConfigError(f"max_images must be 1 or more, not {max_images}", hint="the NIM's images per request")
     if url is not None:
         url = checked_url(url)  # "not a url" is exit 2, not nine failing checks
-    selected = select_checks(checks)  # a typo fails before any endpoint lookup
+    selected = smoketest.select_checks(checks)  # a typo fails before any endpoint lookup
     with contextlib.ExitStack() as stack:
         if url is None:
             engine = connect(load("smoke", locals(), environ=environ), environ=environ)
@@ -191,7 +196,7 @@ def smoke(
             url = endpoint.url
             model = model or endpoint.model or None  # the served name the container was started with
             max_images = endpoint.max_images if max_images is None else max_images
-        report = run_checks(
+        report = smoketest.run_checks(
             base_url=url,
             model=model,
             checks=selected,
@@ -201,7 +206,7 @@ def smoke(
             on_check_start=on_check_start,
         )
     if console is not None:
-        render_table(report, console)
+        smoketest.render_table(report, console)
     failure = report.failure()
     if failure is not None and raise_on_failure:
         raise failure

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from nimctl import lazy
 from nimctl.container import ContainerInfo
 from nimctl.diagnosis import diagnose
 from nimctl.domain import WILDCARD_HOSTS
@@ -47,11 +48,13 @@ from nimctl.readiness import (
 )
 from nimctl.reporter import Reporter
 from nimctl.settings import LoadedSettings, Settings
-from nimctl.smoketest import ALL_CHECKS, QUICK_CHECKS
-from nimctl.smoketest import run_checks as run_smoke
-from nimctl.smoketest.report import render_table, write_junit
 from nimctl.spec import ContainerSpec, build_spec, with_host_port
 from nimctl.validation import shm_warning
+
+if TYPE_CHECKING:
+    from nimctl import smoketest
+else:
+    smoketest = lazy.module("nimctl.smoketest")  # ~65 ms: loaded only when a smoke suite runs
 
 LOG_TAIL_LINES = 50
 GPU_LOCK = "_gpu-requests"  # not a valid container name, so no deployment's lock
@@ -206,6 +209,7 @@ def _preflight(
         engine,
         needs_pull=needs_pull and not settings.build,
         port_held_by_own_container=held_by_own,
+        reuse_gpu_evidence=True,  # a passed GPU probe of the same engine, image and GPU request
     )
     for check in checks:
         if check.status == WARN:
@@ -353,9 +357,9 @@ def save_log(directory: Path, name: str, text: str) -> Path:
 
 def _smoke(spec: ContainerSpec, settings: Settings, options: UpOptions, report: Reporter, url: str) -> dict:
     suite = options.smoke
-    checks = ALL_CHECKS if suite == "full" else QUICK_CHECKS
+    checks = smoketest.ALL_CHECKS if suite == "full" else smoketest.QUICK_CHECKS
     report.step(f"smoke test ({suite}): {', '.join(checks)}")
-    smoke_report = run_smoke(
+    smoke_report = smoketest.run_checks(
         base_url=url,
         model=settings.served_model,
         checks=checks,
@@ -363,9 +367,9 @@ def _smoke(spec: ContainerSpec, settings: Settings, options: UpOptions, report: 
         image_url=None,
         timeout=60.0,
     )
-    render_table(smoke_report, report.console)
+    smoketest.render_table(smoke_report, report.console)
     if options.junit_xml is not None:  # before a failure is raised: CI wants the report most then
-        write_junit(smoke_report, options.junit_xml)
+        smoketest.write_junit(smoke_report, options.junit_xml)
         report.step(f"smoke report (JUnit XML) written to {options.junit_xml}")
     failure = smoke_report.failure()
     if failure is not None:

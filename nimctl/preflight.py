@@ -62,17 +62,24 @@ GPU_LINE = re.compile(r"^GPU \d+: .+", re.MULTILINE)  # `nvidia-smi -L`: "GPU 0:
 HOST_PROBE_TIMEOUT = 20.0
 
 
-def check_gpu_support(settings: Settings, engine: EnginePort | None) -> Check:
+def check_gpu_support(settings: Settings, engine: EnginePort | None, *, reuse_evidence: bool = False) -> Check:
     """GPUs only from evidence: `nvidia-smi -L` in a throwaway container of the NIM image, else on
-    the host (local engines only); with neither, "cannot verify" — never a pass on a runtime name."""
+    the host (local engines only); with neither, "cannot verify" — never a pass on a runtime name.
+
+    `reuse_evidence` (what `up` does): a passed probe of the same engine, image id and GPU request
+    (nimctl.gpu_evidence) stands for a new one. Without matching evidence the probe runs; its pass
+    is kept for next time, anything else drops what was kept. `doctor` always probes.
+    """
     wants_gpu = settings.gpu_request.wanted
     runtime = settings.runtime or None
     if not wants_gpu and runtime in (None, "runc"):
         return Check("gpu support", SKIP, "no GPU requested (--gpus none)")
     if engine is None:
         return Check("gpu support", SKIP, "engine not reachable")
+    info: dict | None = None  # the engine's info(), asked once: its runtimes and its ID
     if runtime and not engine.kind.is_podman:  # podman ignores --runtime: its GPUs are CDI devices
-        runtimes = set((engine.engine_info().get("Runtimes") or {}).keys())
+        info = engine.engine_info()
+        runtimes = set((info.get("Runtimes") or {}).keys())
         if runtime not in runtimes:
             return Check(
                 "gpu support",
@@ -83,8 +90,9 @@ def check_gpu_support(settings: Settings, engine: EnginePort | None) -> Check:
             )
     if not wants_gpu:
         return Check("gpu support", SKIP, f"runtime {runtime} present; no GPU requested (--gpus none)")
-    if engine.image_id(settings.image_reference) is not None:
-        return _gpus_in_container(settings, engine)
+    image_id = engine.image_id(settings.image_reference)
+    if image_id is not None:
+        return _gpus_in_container_with_evidence(settings, engine, image_id, info, reuse=reuse_evidence)
     if engine.kind.is_local:
         return _gpus_on_host()
     return Check(
@@ -109,6 +117,26 @@ def _gpu_verdict(code: int, output: str, where: str, hint: str) -> Check:
         return Check("gpu support", PASS, f"{len(gpus)} GPU(s) {where}: {listed}")
     last = next((line for line in reversed(output.strip().splitlines()) if line.strip()), "no output")
     return Check("gpu support", FAIL, f"no GPU {where} (nvidia-smi exit {code}: {last.strip()})", hint)
+
+
+def _gpus_in_container_with_evidence(
+    settings: Settings, engine: EnginePort, image_id: str, info: dict | None, *, reuse: bool
+) -> Check:
+    """The probe in a throwaway container, or (`reuse`) the kept pass of an identical one."""
+    from nimctl import gpu_evidence
+
+    try:
+        engine_id = str((info if info is not None else engine.engine_info()).get("ID") or "")
+    except Exception:  # noqa: BLE001 - no identity, no evidence: the probe below still runs
+        engine_id = ""
+    key = gpu_evidence.make_key(
+        gpu_evidence.engine_url(engine), engine_id, image_id, settings.gpu_request.normalized, settings.runtime
+    )
+    if reuse and (detail := gpu_evidence.lookup(key)) is not None:
+        return Check("gpu support", PASS, f"{detail} (kept from an earlier probe: same engine, image and GPU request)")
+    check = _gpus_in_container(settings, engine)
+    gpu_evidence.record(key, check.status == PASS, check.detail)
+    return check
 
 
 def _gpus_in_container(settings: Settings, engine: EnginePort) -> Check:
@@ -298,6 +326,7 @@ def run_checks(
     *,
     needs_pull: bool,
     port_held_by_own_container: bool,
+    reuse_gpu_evidence: bool = False,
 ) -> list[Check]:
     if engine is not None and not engine.kind.is_local:  # the cache, the port and the disk are over there
         where = f"on the engine's host ({engine.kind.describe()}): not checked from here"
@@ -308,4 +337,5 @@ def run_checks(
             check_port(settings, port_held_by_own_container),
             check_disk(settings),
         ]
-    return [check_gpu_support(settings, engine), check_ngc_key(settings, needs_pull), *host_checks]
+    gpu = check_gpu_support(settings, engine, reuse_evidence=reuse_gpu_evidence)
+    return [gpu, check_ngc_key(settings, needs_pull), *host_checks]

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
-
 PROBE_INTERVAL = 1.0  # seconds between probes when nothing happens
 PROBE_TIMEOUT = 2.0
 
@@ -103,6 +101,8 @@ def wait_until_ready(
     Raises ExitedDuringStartup the moment the container exits, Disturbed when another command or
     the engine's end stops the wait, NotReadyInTime at the timeout.
     """
+    from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed  # not for `status`
+
     started = time.monotonic()
     last_phase = ""
 

@@ -57,6 +57,9 @@ _register()
 
 
 def main() -> None:
+    from nimctl.cli.lazy_rich import defer_unused_rich_modules
+
+    defer_unused_rich_modules()  # typer's help imports rich.markdown and rich.traceback, unused here
     try:
         app()
         code = 0

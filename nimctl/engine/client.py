@@ -21,18 +21,22 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
+from nimctl import lazy
 from nimctl.container import MANAGED_FILTER, ContainerInfo, OneOffResult
 from nimctl.engine.choice import EngineChoice, TlsFiles, choose_engine
 from nimctl.engine.docker_shims import docker, make_client
 from nimctl.engine.errors import engine_errors, scrub
 from nimctl.engine.kind import EngineKind, GpuMethod, cdi_devices
-from nimctl.engine.watch import ContainerSignals, stream_lines
 from nimctl.errors import ConfigError, PullError, redact
 from nimctl.pull import classify_registry_error
 from nimctl.spec import ContainerSpec, split_reference
 
 if TYPE_CHECKING:
+    from nimctl.engine import watch
+    from nimctl.engine.watch import ContainerSignals
     from nimctl.settings import LoadedSettings
+else:
+    watch = lazy.module("nimctl.engine.watch")  # only `up` waits and follows: status never loads it
 
 NGC_USERNAME = "$oauthtoken"  # nvcr.io's fixed user name for API-key logins
 LIBPOD_CREATE = "/libpod/containers/create"  # podman's own API; docker-py's /v1.41 prefix is accepted
@@ -285,7 +289,7 @@ class Engine:
         try:
             self.start(container_id)
             with engine_errors("query", spec.name):
-                for line in stream_lines(self.api.logs(container_id, stream=True, follow=True)):
+                for line in watch.stream_lines(self.api.logs(container_id, stream=True, follow=True)):
                     line = redact(line, secret)
                     lines.append(line)
                     on_line(line)
@@ -304,4 +308,4 @@ class Engine:
         return self.api.logs(container_id, stream=True, follow=follow, tail=tail)
 
     def signals(self, container_id: str) -> ContainerSignals:
-        return ContainerSignals(self.client, container_id)
+        return watch.ContainerSignals(self.client, container_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import select
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,7 +31,22 @@ READY_HINTS = (
 # Access-log lines never count: one naming a hint would make every probe trigger the next one.
 ACCESS_LOG = re.compile(rb'"(get|post|head|put|delete) /')
 CARRY_LIMIT = 8192  # bytes of an unfinished line kept for the next read
-BATCH_SECONDS = 0.02  # the log reader sleeps this long between reads: a chatty NIM costs one wake-up per batch
+# The log reader blocks on the stream's socket and reads what is there as soon as something is.
+# Under a flood (data already waiting when a read comes back at once) reads are spaced this far
+# apart, so a NIM printing thousands of lines a second costs at most ~1/READ_SPACING wake-ups a
+# second; after a quiet spell the next read follows at once, so a ready line is read without delay.
+READ_SPACING = 0.004
+READ_DEADLINE = 0.5  # the longest a read blocks before the reader looks whether the wait is over
+
+
+def pause_before_next_read(waited: float, spacing: float = READ_SPACING) -> float:
+    """Seconds to sleep before the next read, given how long the last read waited for its data.
+
+    A read that waited at least `spacing` followed a quiet spell: the next one may come at once.
+    One that came back sooner met data already waiting (a flood): the next read waits out the
+    rest of `spacing`, and finds everything written meanwhile in one batch.
+    """
+    return 0.0 if waited >= spacing else spacing - waited
 
 
 class HintScanner:
@@ -143,12 +159,18 @@ class ContainerSignals:
             self._streams.append(logs)
             read = _raw_reader(logs)
             while not self._closed:
+                asked = time.monotonic()
                 data = read()
+                if data is None:
+                    continue  # nothing within READ_DEADLINE: look at _closed, then block again
                 if not data:
                     break  # the container stopped (its exit comes through the events)
+                waited = time.monotonic() - asked
                 if scanner.feed(data):
                     self._nudge.set()
-                time.sleep(BATCH_SECONDS)
+                pause = pause_before_next_read(waited)
+                if pause:
+                    time.sleep(pause)
 
     def wait(self, timeout: float) -> None:
         self._nudge.wait(timeout)
@@ -171,16 +193,32 @@ class ContainerSignals:
                 stream.close()
 
 
-def _raw_reader(logs: Any) -> Callable[[], bytes]:
+def _raw_reader(logs: Any, deadline: float = READ_DEADLINE) -> Callable[[], bytes | None]:
     """Whatever bytes have arrived on the log stream, in one read (at most 64 KiB), unframed.
 
-    docker-py's iterator parses one frame (two socket reads) per log line; reading the response's
-    buffered file directly costs one read per batch. Other transports (ssh) keep the iterator.
+    The read blocks on the socket (select) for at most `deadline`: None when nothing came, b""
+    at the stream's end. docker-py's iterator parses one frame (two socket reads) per log line;
+    reading the response's buffered file directly costs one read per batch. Other transports (ssh)
+    keep the iterator (a blocking read, ended by closing the stream).
     """
     try:
         buffered = logs._response.raw._fp.fp  # requests → urllib3 → http.client → BufferedReader
         read1 = buffered.read1
+        sock = buffered.raw._sock
+        sock.fileno()
     except AttributeError:
         frames = iter(logs)
         return lambda: next(frames, b"")
-    return lambda: read1(65536)
+    first = True
+
+    def read() -> bytes | None:
+        nonlocal first
+        # What parsing the response head left in the buffer is read first, without waiting. A
+        # read1 of more than the buffer's size leaves it empty, so from then on the socket says
+        # whether there is something to read.
+        if not first and not select.select([sock], [], [], deadline)[0]:
+            return None
+        first = False
+        return read1(65536)
+
+    return read

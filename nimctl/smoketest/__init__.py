@@ -8,7 +8,16 @@ Importing this package is cheap; the openai SDK loads only when checks run.
 `nimctl.smoke(...)` (nimctl/api.py) is the Python API's function that finds the NIM and runs these.
 """
 
-from nimctl.smoketest.report import CheckResult, SmokeReport
+from nimctl.smoketest.report import CheckResult, SmokeReport, render_table, write_junit
 from nimctl.smoketest.runner import ALL_CHECKS, QUICK_CHECKS, run_checks, select_checks
 
-__all__ = ["ALL_CHECKS", "QUICK_CHECKS", "CheckResult", "SmokeReport", "run_checks", "select_checks"]
+__all__ = [
+    "ALL_CHECKS",
+    "QUICK_CHECKS",
+    "CheckResult",
+    "SmokeReport",
+    "render_table",
+    "run_checks",
+    "select_checks",
+    "write_junit",
+]

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scripts.nimbench import baseline
 from scripts.nimbench.cleanup import cleanup, remove_scratch
-from scripts.nimbench.context import Bench
+from scripts.nimbench.context import REPO, Bench
 from scripts.nimbench.figures import FIGURES, RUNNERS
 from scripts.nimbench.progress import log
 from scripts.nimbench.report import git_revision, load, machine
@@ -49,6 +50,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "e.g. a wrapper around a patched copy, to measure a proposed fix",
     )
     parser.add_argument("--seed", type=int, help="random seed (start-up delays are drawn by the simulator)")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also measure the git revision REV (its own worktree and venv, kept per commit), alternating "
+        "REV / working tree one repetition at a time, and print both side by side with the ratios",
+    )
     args = parser.parse_args(argv)
     args.figures = [f.strip() for f in args.only.split(",") if f.strip()]
     unknown = [f for f in args.figures if f not in FIGURES]
@@ -99,17 +106,34 @@ def main(argv: list[str] | None = None) -> int:
         "rows": [],
     }
     rows: list[Row] = []
+    base_rows: list[Row] = []  # --baseline: REV's rows (`rows` are the working tree's)
     bench = Bench(args)
     report["run_id"] = bench.run_id
     interrupted = False
     try:
+        if args.baseline:
+            commit, base_nimctl = baseline.prepare(REPO, args.baseline)
+            report["baseline"] = {"rev": args.baseline, "commit": commit, "nimctl_command": base_nimctl, "rows": []}
+            bench.nimctl_only = True  # figures 1-2 compare nimctl with itself: the other tools once is enough
         bench.prepare()
         report["image"] = {"reference": bench.image, "id": bench.image_id}
         for figure in args.figures:
             log(f"=== {figure} (reps {args.reps}) ===")
             report.setdefault("load", {})[figure] = {"start": load(bench)}
             t0 = time.monotonic()
-            rows.extend(RUNNERS[figure](bench, args.reps))
+            if args.baseline:
+                work_nimctl, batches = bench.nimctl, {baseline.BASELINE: [], baseline.WORK: []}
+                for side in baseline.alternation(args.reps):
+                    bench.nimctl = base_nimctl if side == baseline.BASELINE else work_nimctl
+                    log(f"--- {figure}: {args.baseline if side == baseline.BASELINE else 'working tree'} ---")
+                    try:
+                        batches[side].append(RUNNERS[figure](bench, 1))
+                    finally:
+                        bench.nimctl = work_nimctl
+                base_rows.extend(baseline.merge_rows(batches[baseline.BASELINE]))
+                rows.extend(baseline.merge_rows(batches[baseline.WORK]))
+            else:
+                rows.extend(RUNNERS[figure](bench, args.reps))
             report["load"][figure]["end"] = load(bench)
             log(f"=== {figure} done in {time.monotonic() - t0:.0f} s ===")
         report["complete"] = True
@@ -123,12 +147,19 @@ def main(argv: list[str] | None = None) -> int:
         report["seconds"] = round(time.monotonic() - started, 1)
         report["rows"] = [row.to_dict() for row in rows]
         report["figures"] = {figure: _rows_of(figure, rows) for figure in args.figures}
+        ratios = baseline.ratio_rows(base_rows, rows) if args.baseline else []
+        if args.baseline and "baseline" in report:
+            report["baseline"]["rows"] = [row.to_dict() for row in base_rows]
+            report["ratios"] = [ratio.to_dict() for ratio in ratios]
         if args.json:
             args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
             log(f"wrote {args.json}")
-    print(markdown(rows))
+    if args.baseline:
+        print(baseline.ratio_markdown(ratios, args.baseline))
+    else:
+        print(markdown(rows))
     log(f"total {report['seconds']:.0f} s")
-    failed = [f"{row.figure} / {row.tool}" for row in rows if row.errors]
+    failed = [f"{row.figure} / {row.tool}" for row in [*rows, *base_rows] if row.errors]
     remove_scratch(bench, keep=bool(failed) or interrupted)
     if interrupted:
         return 130

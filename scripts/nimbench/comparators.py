@@ -39,11 +39,15 @@ class Nimctl:
 
     tool = "nimctl"
 
+    def __init__(self, *flags: str, tool: str = "nimctl"):
+        self.flags = flags  # more `up` flags, e.g. a GPU request
+        self.tool = tool
+
     def start(self, bench: Bench, name: str, port: int, env: dict[str, str], timeout: float) -> Outcome:
         # the start-up delay goes into the (cached) profile, anything else onto the command line
         profile = bench.profile(SIM_STARTUP_DELAY=env["SIM_STARTUP_DELAY"])
         flags = [arg for key, value in env.items() if key != "SIM_STARTUP_DELAY" for arg in ("--env", f"{key}={value}")]
-        result = bench.nimctl_up(name, port, profile, "--no-smoke", *flags, timeout=timeout)
+        result = bench.nimctl_up(name, port, profile, "--no-smoke", *self.flags, *flags, timeout=timeout)
         details: dict[str, Any] = {"t_exit": result.t_end, "wall_s": result.wall, "returncode": result.returncode}
         if result.returncode != 0:
             return Outcome(

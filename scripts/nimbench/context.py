@@ -58,6 +58,7 @@ class Bench:
         self.children = Children()
         self.die_times: dict[str, float] = {}
         self.events_stream: Any = None
+        self.nimctl_only = False  # --baseline: figures 1 and 2 run nimctl alone (no runbook, testcontainers)
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -67,13 +68,18 @@ class Bench:
         env["XDG_RUNTIME_DIR"] = str(self.runtime_dir)  # nimctl's deployment locks
         env["COLUMNS"] = "200"  # no wrapped lines: each message is one line we can match
         env["PYTHONUNBUFFERED"] = "1"  # every stderr line reaches us when it is written
+        env["XDG_CACHE_HOME"] = str(self.tmp / "xdg-cache")  # the run's own GPU evidence (nimctl.gpu_evidence)
+        env["NIMCTL_SHARE_GPUS"] = "true"  # other checkouts' GPU containers on this engine do not stop ours
         return env
 
     def prepare(self) -> None:
         from nimctl.engine.simulator_build import ensure_simulator_image
-        from nimctl.simulator.image import SIM_IMAGE
+        from nimctl.simulator.image import recipe_hash
 
-        self.image = tomllib.loads(SIM_PROFILE.read_text()).get("image", SIM_IMAGE)
+        # A tag of the bench's own, by recipe: the shared nimctl-sim:latest is rebuilt by whichever
+        # checkout runs next with another simulator, and nimctl (profile build = "simulator") would
+        # rebuild it mid-run, or per side in a --baseline run. The profiles below never build.
+        self.image = f"nimctl-sim-bench:{recipe_hash()[:12]}"
         log(f"simulator image {self.image}: building if missing")
         self.image_id = ensure_simulator_image(self.client, tag=self.image).id
         threading.Thread(target=self._follow_die_events, daemon=True, name="bench-events").start()
@@ -121,6 +127,8 @@ class Bench:
             base.update(
                 {
                     "image": self.image,
+                    "build": "",  # use the bench's image as it is (see prepare)
+                    "pull": "never",
                     "gpus": "none",
                     "runtime": "",
                     "cache_dir": str(self.cache_dir),

@@ -116,6 +116,7 @@ def deployment_factory(tmp_path, client, engine_env: dict[str, str]):
         # a per-run profile name: `down --all --profile` then removes only what this test made
         profile = write_profile(tmp_path / f"profile-{name}.toml", image or "unset", cache_dir, **overrides)
         env = base_env(**engine_env, **({"NGC_API_KEY": key} if key else {}))
+        env["XDG_CACHE_HOME"] = str(tmp_path / "xdg-cache")  # the test's own GPU evidence (nimctl.gpu_evidence)
         return Deployment(name=name, port=free_port(), cache_dir=cache_dir, profile=profile, env=env)
 
     yield make

@@ -39,3 +39,17 @@ def test_an_endless_line_keeps_the_carry_bounded() -> None:
     for _ in range(100):
         scanner.feed(b"x" * 10_000)
     assert len(scanner._carry) <= 8192
+
+
+def test_a_read_after_a_quiet_spell_is_followed_at_once() -> None:
+    from nimctl.engine.watch import READ_SPACING, pause_before_next_read
+
+    assert pause_before_next_read(READ_SPACING) == 0.0  # the data came after a wait: no flood
+    assert pause_before_next_read(2.5) == 0.0
+
+
+def test_reads_under_a_flood_are_spaced() -> None:
+    from nimctl.engine.watch import pause_before_next_read
+
+    assert pause_before_next_read(0.0, spacing=0.004) == 0.004  # data was already waiting
+    assert abs(pause_before_next_read(0.001, spacing=0.004) - 0.003) < 1e-9

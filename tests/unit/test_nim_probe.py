@@ -104,6 +104,7 @@ def test_the_profile_it_was_started_with_wins(sim) -> None:
     assert report.model_profile == "tensorrt_llm-h100-fp8-tp2"
 
 
+@pytest.mark.timing
 def test_probes_of_many_nims_run_at_once() -> None:
     slow = [PlainVllm(delay=0.2) for _ in range(10)]
     try:
@@ -114,15 +115,13 @@ def test_probes_of_many_nims_run_at_once() -> None:
         for server in slow:
             server.server.shutdown()
     assert all(report.ready and report.metrics for report in reports)
-    assert elapsed < 0.9  # one after another would take 10 x 3 x 0.2 s
+    assert elapsed < 3.0  # one after another would take 10 x 3 x 0.2 s (a generous margin for a busy machine)
 
 
 def test_a_nim_that_does_not_answer_in_time_is_not_ready() -> None:
     slow = PlainVllm(delay=1.0)
     try:
-        started = time.monotonic()
         [report] = probe_all([Target(slow.url, "/v1/health/ready", None)], timeout=0.2)
-        assert time.monotonic() - started < 0.9
     finally:
         slow.server.shutdown()
     assert not report.ready and report.version is None and report.metrics is None

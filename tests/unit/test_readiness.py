@@ -73,6 +73,7 @@ def test_probe_phases(health: HealthServer) -> None:
     assert probe("http://127.0.0.1:1", "/ready").phase == "starting"
 
 
+@pytest.mark.timing
 def test_a_nudge_makes_the_wait_react_at_once(health: HealthServer) -> None:
     signals = FakeSignals()
     phases: list[str] = []
@@ -86,11 +87,12 @@ def test_a_nudge_makes_the_wait_react_at_once(health: HealthServer) -> None:
     started = time.monotonic()
     wait_until_ready(health.url, "/ready", signals, timeout=10, on_phase=phases.append, interval=5.0)
     elapsed = time.monotonic() - started
-    assert elapsed < 2.0, "the wait slept through the nudge"
+    assert elapsed < 4.0, "the wait slept through the nudge"  # its interval is 5 s; the margin is for a busy machine
     assert phases == ["live", "ready"]
     assert health.requests <= 3
 
 
+@pytest.mark.timing
 def test_exit_stops_the_wait_at_once(health: HealthServer) -> None:
     signals = FakeSignals()
 
@@ -104,7 +106,7 @@ def test_exit_stops_the_wait_at_once(health: HealthServer) -> None:
     with pytest.raises(ExitedDuringStartup) as info:
         wait_until_ready(health.url, "/ready", signals, timeout=30, interval=5.0)
     assert info.value.exit_code == 3
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 4.0  # its interval is 5 s; the margin is for a busy machine
 
 
 def test_timeout(health: HealthServer) -> None:
@@ -125,7 +127,6 @@ def test_a_disturbance_ends_the_wait_at_once_and_beats_the_exit(health: HealthSe
     signals = FakeSignals()
     signals.code = 0  # a stop ends in an exit too: the disturbance is what the user must hear
     signals.disturbed = what
-    started = time.monotonic()
     with pytest.raises(Disturbed) as raised:
         wait_until_ready(health.url, "/ready", signals, timeout=30)
-    assert raised.value.what == what and time.monotonic() - started < 0.5
+    assert raised.value.what == what and health.requests == 0  # at once: before the first probe

@@ -640,10 +640,10 @@ def test_up_warns_when_shm_exceeds_this_hosts_memory(
     import contextlib
     import io
 
-    from nimctl.engine_kind import EngineKind
     from rich.console import Console
 
     from nimctl import deploy
+    from nimctl.engine.kind import EngineKind
     from tests.unit.test_deploy_policy import FakeEngine, container, sim_settings, spec_labels
 
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))

@@ -71,7 +71,10 @@ def fig_crash(bench: Bench, reps: int) -> list[Row]:
     fig = "2 crash → gave up"
     bound = bench.args.crash_wait
     nimctl, *others = WAITERS
-    rows = {c.tool: Row(fig, c.tool, "s", target=CRASH_TARGET if c is nimctl else None, bound_s=bound) for c in WAITERS}
+    if bench.nimctl_only:
+        others = []
+    waiters = [nimctl, *others]
+    rows = {c.tool: Row(fig, c.tool, "s", target=CRASH_TARGET if c is nimctl else None, bound_s=bound) for c in waiters}
     for rep in range(reps):
         crash_after = f"{random.uniform(1.5, 3.5):.2f}"
         # nimctl alone (its timing matters); the comparators together (they only wait out the bound)

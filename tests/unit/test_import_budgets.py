@@ -1,0 +1,108 @@
+"""Issue 17: each command's start-up import budget. What a command imports (read from
+`python -X importtime`, in a fresh interpreter) must leave out what it does not need; the time this
+saves is measured by the benchmark (scripts/nimbench, figure 5), not asserted here.
+
+Commands that need the engine are pointed at a socket that does not exist: they load what they
+need up to their first engine call, then fail (which is the path that matters for start-up)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nimctl.env_names import without_settings_variables
+
+# Never needed to print help, nor by the everyday commands (the smoke suite, k8s and pretty
+# rendering load on their own paths).
+NEVER = {
+    "openai",  # the smoke suite's client
+    "httpx",
+    "yaml",  # k8s manifests
+    "prometheus_client",
+    "rich.live",  # status --watch, the pull board
+    "markdown_it",  # typer's help imports rich.markdown: nimctl.cli.lazy_rich defers it
+    "rich.pretty",  # ... and rich.traceback (pretty tracebacks are off)
+    "pygments",
+    "paramiko.client",  # docker-py's ssh transport, kept out by nimctl/engine/docker_shims.py (ssh:// uses the ssh binary)
+    "nimctl.smoketest",
+    "nimctl.k8s",
+}
+HELP = NEVER | {
+    "docker",
+    "requests",
+    "urllib3",
+    "pydantic_settings",
+    "tenacity",
+    "nimctl.settings",
+    "nimctl.engine",
+    "nimctl.engine.client",
+    "nimctl.deploy",
+}
+TOP_HELP = HELP | {"pydantic"}  # (a command's own help builds typer's pydantic adapters for its options)
+WATCH = {"nimctl.engine.watch"}  # the log follower
+STATUS = NEVER | WATCH | {"tenacity", "nimctl.deploy"}
+LOGS = NEVER | WATCH | {"tenacity", "nimctl.deploy"}
+DOWN = NEVER | WATCH
+UP = NEVER
+
+
+def imported(args: list[str], tmp_path: Path) -> set[str]:
+    env = without_settings_variables(dict(os.environ))
+    env.update(
+        {
+            "NIMCTL_ENGINE_URL": f"unix://{tmp_path / 'no-engine.sock'}",  # nothing there: fails at the first call
+            "XDG_RUNTIME_DIR": str(tmp_path),
+            "XDG_CACHE_HOME": str(tmp_path / "cache"),
+            "COLUMNS": "120",
+        }
+    )
+    env.pop("DOCKER_HOST", None)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "nimctl", *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    names = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "nimctl.cli.app" in names, done.stderr[-2000:]  # the command really ran
+    return names
+
+
+def over_budget(names: set[str], forbidden: set[str]) -> list[str]:
+    return sorted(name for name in names if name in forbidden or name.split(".", 1)[0] in forbidden)
+
+
+def test_nimctl_help(tmp_path: Path) -> None:
+    assert over_budget(imported(["--help"], tmp_path), TOP_HELP) == []
+
+
+@pytest.mark.parametrize("command", ["up", "status", "down", "logs"])
+def test_a_commands_help(tmp_path: Path, command: str) -> None:
+    assert over_budget(imported([command, "--help"], tmp_path), HELP) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "forbidden"),
+    [
+        (["status"], STATUS),
+        (["status", "--json"], STATUS),
+        (["logs", "--name", "budget-test"], LOGS),
+        (["down", "--name", "budget-test"], DOWN),
+        (["up", "--profile", "sim", "--name", "budget-test", "--no-smoke"], UP),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else "",
+)
+def test_a_command_loads_only_what_it_needs(tmp_path: Path, args: list[str], forbidden: set[str]) -> None:
+    assert over_budget(imported(args, tmp_path), forbidden) == []
+
+
+def test_the_budget_check_can_fail(tmp_path: Path) -> None:
+    """What a command does import is reported, its submodules too."""
+    over = over_budget(imported(["--help"], tmp_path), {"typer"})
+    assert "typer" in over and "typer.main" in over
