@@ -25,7 +25,8 @@ USES_NIM = """
 import json, os, pathlib, docker
 
 def record(tag, nim):
-    container = docker.from_env().containers.get(nim.name)
+    # the engine host is this machine (ssh:// tests reach it over loopback ssh): read its local socket
+    container = docker.DockerClient(base_url="unix:///var/run/docker.sock").containers.get(nim.name)
     out = pathlib.Path(os.environ["PLUGIN_TEST_OUT"]) / f"{tag}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.json"
     out.write_text(json.dumps({"id": container.id, "started_at": container.attrs["State"]["StartedAt"],
                                "started": nim.started, "url": nim.url, "name": nim.name}))
