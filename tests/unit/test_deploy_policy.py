@@ -166,6 +166,15 @@ class FakeEngine:
         info = self._find(container_id)
         return "" if info is None or info.state == "created" else LOG  # one that never ran has none
 
+    def stop_restarts(self, container_id: str, timeout: int) -> None:
+        self.calls.append("stop_restarts")
+        info = self._find(container_id)
+        if info is not None:
+            self._set_state(info, "exited")
+
+    def deaths(self, container_id: str, since: float) -> list[tuple[float, int | None]]:
+        return []
+
     def signals(self, container_id: str) -> FakeSignals:
         feed = FakeSignals(self.exit_code, self.interrupt)
         feed.disturbed = self.disturbed
