@@ -73,11 +73,23 @@ def _ready_cell(row: dict[str, Any]) -> str:
 
 def _state_cell(row: dict[str, Any]) -> str:
     state = row["state"] + (f" ({row['exit_code']})" if row["exit_code"] is not None else "")
-    loop = row.get("crash_loop")
-    if loop:
-        cause = f": {loop['cause']}" if loop.get("cause") else ""
-        state += f" [red]{loop['summary']}{cause}[/]"
+    if row.get("crash_loop"):
+        state += " [red]crash loop[/]"
     return state
+
+
+def _crash_loop_lines(rows: list[dict[str, Any]]) -> list[Any]:
+    """One line per container in a crash loop, under the table: why, the last exit code, the log's cause."""
+    lines = []
+    for row in rows:
+        loop = row.get("crash_loop")
+        if not loop:
+            continue
+        text = f"{row['name']}: {loop['summary']}"
+        if loop.get("cause"):
+            text += f"; the log says: {loop['cause']} ({loop['action']})"
+        lines.append(rich_text.Text(text, style="red"))
+    return lines
 
 
 def render(rows: list[dict[str, Any]], name: str | None) -> Any:
@@ -102,6 +114,10 @@ def render(rows: list[dict[str, Any]], name: str | None) -> Any:
             str(row.get("restarts", 0)),
             _human_uptime(row["uptime_s"]),
         )
+    if loops := _crash_loop_lines(rows):
+        from rich.console import Group
+
+        return Group(table, *loops)
     return table
 
 
