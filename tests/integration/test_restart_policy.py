@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+import nimctl
 from tests.integration.engines import containers_named
 from tests.integration.harness import Deployment
 
@@ -123,6 +124,8 @@ def test_status_deep_finds_a_ready_nim_that_does_not_serve(make_deployment, regi
     human = deployment.nimctl("status", "--name", deployment.name, "--deep")
     assert human.returncode == 10, repr(human)
     assert "ready, not serving" in human.stderr and deployment.name in human.stderr
+    [api_row] = nimctl.status(name=deployment.name, deep=True, environ=deployment.env)
+    assert api_row["ready"] is True and api_row["serving"] is False  # the rows: the caller decides
 
 
 def test_up_after_the_engine_restarted_it_is_a_noop(make_deployment, registry_image: str, docker_client) -> None:

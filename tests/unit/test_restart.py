@@ -157,3 +157,59 @@ def test_no_give_up_unless_the_retries_are_used_up_by_a_failure(
     policy: RestartPolicy, restarts: int, state: str, exit_code: int | None
 ) -> None:
     assert crash_loop(policy, restarts=restarts, state=state, exit_code=exit_code, now=NOW) is None
+
+
+def row(**changes) -> dict:
+    base = {
+        "name": "n1",
+        "profile": "sim",
+        "state": "running",
+        "exit_code": None,
+        "live": True,
+        "ready": True,
+        "url": "http://127.0.0.1:8000",
+        "via": None,
+        "gpus": None,
+        "version": None,
+        "model_profile": None,
+        "metrics": None,
+        "uptime_s": 5.0,
+        "serving": None,
+        "restarts": 0,
+        "restart_policy": "no",
+        "crash_loop": None,
+    }
+    return base | changes
+
+
+def rendered(rows: list[dict]) -> str:
+    from rich.console import Console
+
+    from nimctl.cli.status import render
+
+    console = Console(width=400, record=True, force_terminal=False)
+    console.print(render(rows, None))
+    return console.export_text()
+
+
+def test_the_table_shows_restarts_crash_loops_and_ready_not_serving() -> None:
+    loop = crash_loop(RestartPolicy("on-failure", 2), restarts=2, state="exited", exit_code=3, now=NOW)
+    flagged = {
+        "reason": loop.reason,
+        "restarts_recent": 0,
+        "last_exit_code": 3,
+        "cause": "the GPUs ran out of memory loading the model",
+        "action": "free the GPUs",
+        "summary": loop.describe(),
+    }
+    text = rendered(
+        [
+            row(name="looping", state="exited", exit_code=3, ready=False, restarts=2, crash_loop=flagged),
+            row(name="broken", serving=False),
+            row(name="fine", serving=True),
+        ]
+    )
+    assert "exited (3) crash loop" in text
+    assert "looping: crash loop: the engine gave up restarting it (last exit code 3); the log says: the GPUs" in text
+    broken, fine = (line for line in text.splitlines() if line.startswith(("broken", "fine")))
+    assert "ready, not serving" in broken and "ready, not serving" not in fine
