@@ -172,3 +172,19 @@ def test_restart_policies_on_podman(make_podman_deployment, podman_sim_image: st
     assert policy["Name"] == "on-failure" and policy["MaximumRetryCount"] == 2
     again = deployment.up("--no-smoke", "--restart", "on-failure:2", "--json")
     assert json.loads(again.stdout)["action"] == "noop", repr(again)
+
+
+def test_the_give_up_on_podman(make_podman_deployment, podman_sim_image: str, podman_client) -> None:
+    deployment = make_podman_deployment(podman_sim_image)
+    up = deployment.up("--no-smoke", "--restart", "on-failure:2", "--env", "SIM_EXIT_AFTER_READY=1")
+    assert up.returncode == 0, repr(up)
+
+    def gave_up() -> bool:
+        state = inspect(podman_client, deployment.name)
+        return state["State"]["Status"] == "exited" and state["RestartCount"] == 2
+
+    wait_for(gave_up, "podman to give up after two restarts", timeout=60)
+    code, row = status_row(deployment)
+    assert code == 0 and row["restarts"] == 2 and row["restart_policy"] == "on-failure:2", row
+    assert row["crash_loop"] is not None and row["crash_loop"]["reason"] == "gave up", row
+    assert row["crash_loop"]["last_exit_code"] == 3
