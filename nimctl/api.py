@@ -75,6 +75,7 @@ def up(
     engine_url: str | None = None,
     timeout: float | None = None,
     smoke: SmokeSuite | None = None,
+    restart: str | None = None,
     settings: Mapping[str, Any] | None = None,
     force_recreate: bool = False,
     keep_on_failure: bool = False,
@@ -151,11 +152,17 @@ def status(
     *,
     profile: str | None = None,
     engine_url: str | None = None,
+    deep: bool = False,
     environ: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """`nimctl status --json`: one dict per nimctl container (only `name`, if given), readiness checked live."""
+    """`nimctl status --json`: one dict per nimctl container (only `name`, if given), readiness checked live.
+
+    `deep=True` (`status --deep`) also asks each ready NIM for a one-token completion: its row's
+    `serving` is then true or false (None when not asked). The rows are returned either way: a row
+    with `ready` true and `serving` false is a NIM that is ready but not serving (the CLI exits 10).
+    """
     engine = connect(load("status", locals(), environ=environ), environ=environ)
-    return inventory_status(engine, name)
+    return inventory_status(engine, name, deep=deep)
 
 
 def smoke(

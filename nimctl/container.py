@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from nimctl.domain import DEFAULT_MAX_IMAGES, DEFAULT_READINESS_PATH, GpuRequest
 from nimctl.plan import Observed
+from nimctl.restart import RestartPolicy
 from nimctl.spec import (
     LABEL_CONFIG_HASH,
     LABEL_GPUS,
@@ -55,6 +56,9 @@ class ContainerInfo:
     labels: dict[str, str]
     started_at: datetime | None
     env: dict[str, str]  # without the NGC key
+    restart_count: int = 0  # how often the engine restarted it (its restart policy)
+    restart_policy: RestartPolicy = RestartPolicy()
+    last_exit_code: int | None = None  # State.ExitCode even while it runs again (0 once docker restarts it)
 
     @classmethod
     def from_inspect(cls, attrs: dict[str, Any]) -> ContainerInfo:
@@ -73,6 +77,9 @@ class ContainerInfo:
             labels=config.get("Labels") or {},
             started_at=parse_time(state.get("StartedAt")),
             env=env,
+            restart_count=int(attrs.get("RestartCount") or 0),
+            restart_policy=RestartPolicy.from_engine((attrs.get("HostConfig") or {}).get("RestartPolicy")),
+            last_exit_code=state.get("ExitCode"),
         )
 
     @property

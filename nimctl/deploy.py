@@ -254,7 +254,7 @@ def _start_and_wait_ready(
     try:
         info = engine.inspect(container_id)
         since = time.time() - 0.5
-        if info is not None and info.state != "running":
+        if info is not None and info.state not in ("running", "restarting"):  # restarting: the engine starts it
             engine.start(container_id)
         signals.follow_logs(since)
         wait_until_ready(
@@ -332,6 +332,8 @@ def _handle_failed_start(
             message = f"{message}: {known_cause.cause}"
     todo = f"{known_cause.action}; " if known_cause is not None else ""
     if options.keep_on_failure:
+        if ran and spec.restart.restarts:  # kept, but not restarted in the background by its policy
+            engine.stop_restarts(container_id, timeout=5)
         if log_path:
             hint = (
                 f"{todo}the container was kept (--keep-on-failure): `nimctl logs --name {spec.name}`; "

@@ -33,6 +33,7 @@ class ExitCode(IntEnum):
     SMOKE_FAILED = 7
     PREFLIGHT_FAILED = 8  # a doctor check failed (port taken, cache not writable, no GPU support...)
     BUSY = 9  # another nimctl is starting the same container and did not finish in time
+    NOT_SERVING = 10  # status --deep: a NIM is ready by its health route but cannot answer a completion
     INTERRUPTED = 130  # Ctrl-C or SIGTERM
 
 
@@ -107,6 +108,12 @@ class PreflightFailed(NimctlError):
 
 class Busy(NimctlError):
     exit_code = ExitCode.BUSY
+
+
+class NotServing(NimctlError):
+    """`status --deep`: a NIM answers ready on its health route but not a one-token completion."""
+
+    exit_code = ExitCode.NOT_SERVING
 
 
 class Interrupted(NimctlError):

@@ -1,15 +1,22 @@
 """What `status` asks a running NIM: ready?, its release (/v1/version), its model profile and a
 summary of its Prometheus metrics (/v1/metrics, else /metrics). Every request of every
 deployment runs at once, each with a short deadline, so `status` stays quick with many NIMs.
+
+`status --deep` also asks each ready NIM for a one-token completion of its served model (the id
+/v1/models gives): a vLLM server can answer its health route while the engine behind it is dead
+(vllm-project/vllm#11996, #7633, #4867). The deep asks run concurrently too, each with its own
+deadline (DEEP_DEADLINE: a completion takes the GPU's time, more than a health route's).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from nimctl import lazy
 from nimctl.readiness import fetch
@@ -20,6 +27,7 @@ else:
     prometheus_parser = lazy.module("prometheus_client.parser")  # loaded when a NIM's metrics are read
 
 PROBE_DEADLINE = 0.4  # seconds per request: a NIM that answers slower shows "-" this time
+DEEP_DEADLINE = 5.0  # seconds for /v1/models and for the one-token completion of `status --deep`
 METRICS_PATHS = ("/v1/metrics", "/metrics")  # NIMs serve the first; plain vLLM the second
 
 # summary key -> vLLM metric names, newest first (vLLM's V1 engine renamed the KV-cache gauge)
@@ -39,6 +47,7 @@ class Target:
     url: str
     readiness_path: str
     model_profile: str | None  # NIM_MODEL_PROFILE it was started with, if any
+    model: str | None = None  # the served model name it was started with (when /v1/models names none)
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,7 @@ class NimReport:
     version: str | None = None
     model_profile: str | None = None
     metrics: dict[str, float] | None = None
+    serving: bool | None = None  # answered a one-token completion (status --deep); None: not asked
 
 
 def summarize_metrics(text: str) -> dict[str, float] | None:
@@ -98,12 +108,58 @@ def metrics_of(url: str, timeout: float) -> dict[str, float] | None:
     return None
 
 
-def probe_all(targets: Sequence[Target], timeout: float = PROBE_DEADLINE) -> list[NimReport]:
-    """One report per target; all requests of all targets run concurrently."""
+def post_json(url: str, path: str, payload: dict[str, Any], timeout: float) -> tuple[int | None, bytes]:
+    """One POST of a JSON body (standard library, as readiness.fetch): (status, body); None when nothing answered."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+    try:
+        body = json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json", "Connection": "close"}
+        conn.request("POST", path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    except (OSError, http.client.HTTPException):
+        return None, b""
+    finally:
+        conn.close()
+
+
+def served_model(url: str, fallback: str | None, timeout: float) -> str | None:
+    """The first model id /v1/models lists, else `fallback` (the name the container was started with)."""
+    data = _json(*fetch(url, "/v1/models", timeout)).get("data")
+    if isinstance(data, list):
+        for entry in data:
+            if isinstance(entry, dict) and entry.get("id"):
+                return str(entry["id"])
+    return fallback
+
+
+def serves(url: str, model: str | None, timeout: float = DEEP_DEADLINE) -> bool:
+    """Does the NIM answer a one-token chat completion of its served model (200 with a choice)?"""
+    name = served_model(url, model, timeout)
+    if not name:
+        return False
+    ask = {"model": name, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1, "stream": False}
+    choices = _json(*post_json(url, "/v1/chat/completions", ask, timeout)).get("choices")
+    return isinstance(choices, list) and len(choices) > 0
+
+
+def probe_all(
+    targets: Sequence[Target],
+    timeout: float = PROBE_DEADLINE,
+    *,
+    deep: bool = False,
+    deep_timeout: float = DEEP_DEADLINE,
+) -> list[NimReport]:
+    """One report per target; all requests of all targets run concurrently. With `deep`, each NIM
+    that answers ready is also asked for a one-token completion (`serving`), all at once as well."""
     if not targets:
         return []
     asks: list[dict[str, Future]] = []
-    with ThreadPoolExecutor(max_workers=min(64, 4 * len(targets))) as pool:
+    with (
+        ThreadPoolExecutor(max_workers=min(64, 4 * len(targets))) as pool,
+        ThreadPoolExecutor(max_workers=min(32, len(targets)) if deep else 1) as deep_pool,
+    ):
 
         def ask(call: Callable[[str, float], Any], url: str) -> Future:
             return pool.submit(call, url, timeout)
@@ -116,6 +172,8 @@ def probe_all(targets: Sequence[Target], timeout: float = PROBE_DEADLINE) -> lis
             }
             if target.model_profile is None:
                 futures["model_profile"] = ask(reported_profile, target.url)
+            if deep:  # waits on this target's ready answer (in the other pool: no pool waits on itself)
+                futures["serving"] = deep_pool.submit(_serving_if_ready, futures["ready"], target, deep_timeout)
             asks.append(futures)
     reports = []
     for target, futures in zip(targets, asks, strict=True):
@@ -131,6 +189,13 @@ def probe_all(targets: Sequence[Target], timeout: float = PROBE_DEADLINE) -> lis
                 version=futures["version"].result(),
                 model_profile=profile,
                 metrics=futures["metrics"].result(),
+                serving=futures["serving"].result() if "serving" in futures else None,
             )
         )
     return reports
+
+
+def _serving_if_ready(ready: Future, target: Target, timeout: float) -> bool | None:
+    if ready.result()[0] != 200:
+        return None  # not ready: not asked
+    return serves(target.url, target.model, timeout)

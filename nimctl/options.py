@@ -129,6 +129,11 @@ SETTING_OPTIONS: dict[str, SettingOption] = {
         ),
         _option("timeout", "Seconds to wait for readiness (default 1800: a first start downloads ~100 GB).", float),
         _option("smoke", "Smoke suite once ready: quick | full | none.", str, Literal["quick", "full", "none"]),
+        _option(
+            "restart",
+            "Restart policy: no | on-failure[:N] | unless-stopped | always (default no; see docs/runbook.md).",
+            metavar="POLICY",
+        ),
     )
 }
 
@@ -156,6 +161,7 @@ COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
         "engine_url",
         "timeout",
         "smoke",
+        "restart",
     ),
     "down": ("profile", "name", "engine_url"),
     "status": ENGINE,

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, AliasGenerator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from nimctl import restart as restart_policy
 from nimctl import validation
 from nimctl.domain import (
     DEFAULT_LIVENESS_PATH,
@@ -100,6 +101,7 @@ class Settings(BaseSettings):
     timeout: float = Field(1800.0, description="Seconds to wait for readiness (first start downloads ~100 GB)", gt=0)
     stop_timeout: int = Field(30, description="Seconds the NIM gets to stop before it is killed", ge=0)
     smoke: Literal["quick", "full", "none"] = Field("quick", description="Smoke suite `up` runs once ready")
+    restart: str = Field("no", description="Restart policy: no | on-failure[:N] | unless-stopped | always")
     log_dir: Path = Field(Path("~/.cache/nimctl/logs"), description="Where failed start-up logs are saved")
     min_free_disk_gb: float = Field(150.0, description="Warn when the cache disk has less free space", ge=0)
 
@@ -155,6 +157,11 @@ class Settings(BaseSettings):
         if not 1 <= port <= 65535:
             raise ValueError(f"{value!r} is not a port (1-65535, or auto)")
         return port
+
+    @field_validator("restart")
+    @classmethod
+    def _check_restart(cls, value: str) -> str:
+        return restart_policy.normalized(value)
 
     @field_validator("user")
     @classmethod

@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from nimctl.domain import GpuRequest, host_url
+from nimctl.restart import RestartPolicy, parse
 from nimctl.settings import Settings
 from nimctl.version import __version__
 
@@ -66,6 +67,7 @@ class ContainerSpec:
     user: str
     secret_env: dict[str, SecretStr] = field(default_factory=dict, repr=False, compare=False)
     command: tuple[str, ...] = ()  # empty: the image's own (the NIM server)
+    restart: RestartPolicy = RestartPolicy()  # the engine's restart policy (default: no)
 
     @property
     def profile(self) -> str:
@@ -104,6 +106,9 @@ def build_spec(settings: Settings, profile_name: str) -> ContainerSpec:
         "ports": [[p.container_port, p.host_ip, settings.port] for p in ports],
         "user": settings.run_as,
     }
+    restart = parse(settings.restart)
+    if restart.restarts:  # hashed only when set: containers made before the setting existed keep their hash
+        hashed["restart"] = str(restart)
     fingerprint = config_hash(hashed)
     # Read back only through container.ContainerInfo's properties.
     labels = {
@@ -131,6 +136,7 @@ def build_spec(settings: Settings, profile_name: str) -> ContainerSpec:
         ports=ports,
         user=settings.run_as,
         secret_env=secret_env,
+        restart=restart,
     )
 
 
@@ -145,6 +151,7 @@ def oneoff_spec(spec: ContainerSpec, task: str, command: list[str]) -> Container
         ports=(),
         labels=labels,
         command=tuple(command),
+        restart=RestartPolicy(),  # a throwaway container runs once
     )
 
 

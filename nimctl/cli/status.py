@@ -31,6 +31,7 @@ COLUMNS = (
     "run/wait",
     "kv",
     "tokens in/out",
+    "restarts",
     "uptime",
 )
 
@@ -64,6 +65,33 @@ def _metric_cells(metrics: dict[str, float] | None) -> tuple[str, str, str]:
     )
 
 
+def _ready_cell(row: dict[str, Any]) -> str:
+    if row["ready"] and row.get("serving") is False:
+        return "[red]ready, not serving[/]"  # status --deep: the health route lies (a dead engine behind it)
+    return _yes_no(row["ready"])
+
+
+def _state_cell(row: dict[str, Any]) -> str:
+    state = row["state"] + (f" ({row['exit_code']})" if row["exit_code"] is not None else "")
+    if row.get("crash_loop"):
+        state += " [red]crash loop[/]"
+    return state
+
+
+def _crash_loop_lines(rows: list[dict[str, Any]]) -> list[Any]:
+    """One line per container in a crash loop, under the table: why, the last exit code, the log's cause."""
+    lines = []
+    for row in rows:
+        loop = row.get("crash_loop")
+        if not loop:
+            continue
+        text = f"{row['name']}: {loop['summary']}"
+        if loop.get("cause"):
+            text += f"; the log says: {loop['cause']} ({loop['action']})"
+        lines.append(rich_text.Text(text, style="red"))
+    return lines
+
+
 def render(rows: list[dict[str, Any]], name: str | None) -> Any:
     """The rows as a rich renderable (a table, or a line when there is nothing)."""
     if not rows:
@@ -72,20 +100,24 @@ def render(rows: list[dict[str, Any]], name: str | None) -> Any:
     for column in COLUMNS:
         table.add_column(column)
     for row in rows:
-        state = row["state"] + (f" ({row['exit_code']})" if row["exit_code"] is not None else "")
         table.add_row(
             row["name"],
             row["profile"],
-            state,
+            _state_cell(row),
             _yes_no(row["live"]),
-            _yes_no(row["ready"]),
+            _ready_cell(row),
             row["url"] + (f" (via {row['via']})" if row["via"] else ""),
             row["gpus"] or "-",
             row["version"] or "-",
             row["model_profile"] or "-",
             *_metric_cells(row["metrics"]),
+            str(row.get("restarts", 0)),
             _human_uptime(row["uptime_s"]),
         )
+    if loops := _crash_loop_lines(rows):
+        from rich.console import Group
+
+        return Group(table, *loops)
     return table
 
 
@@ -100,10 +132,19 @@ def status(
     interval: Annotated[
         float, typer.Option("--interval", help="Seconds between refreshes with --watch.", min=0.1)
     ] = 2.0,
+    deep: Annotated[
+        bool,
+        typer.Option(
+            "--deep",
+            help="Also ask each ready NIM for a one-token completion (exit 10 if one is ready but not serving).",
+        ),
+    ] = False,
 ) -> None:
     """List nimctl's containers: state, GPUs, ready (checked live), url, NIM release, model profile, metrics."""
     from nimctl.cli.output import console, emit_json
     from nimctl.engine import connect
+    from nimctl.errors import NotServing
+    from nimctl.inventory import not_serving
     from nimctl.inventory import status as status_rows
     from nimctl.settings import load_options as load
 
@@ -112,9 +153,11 @@ def status(
     if not json_output:
         out.print(f"engine: {engine.kind.describe()} (from {engine.choice.source})", highlight=False)
 
+    last: list[dict[str, Any]] = []
+
     def show() -> Any:
         """Fetch the rows once: JSON goes to stdout (and the table nowhere), else the table to render."""
-        rows = status_rows(engine, name)
+        rows = last[:] = status_rows(engine, name, deep=deep)
         if json_output:
             emit_json(rows)
             return ""
@@ -123,6 +166,12 @@ def status(
     if not watch:
         if table := show():
             out.print(table)
+        if broken := not_serving(last):
+            raise NotServing(
+                f"ready by its health route but not answering a completion: {', '.join(broken)}",
+                hint="its engine is likely dead behind the server (read `nimctl logs`); `nimctl up --force-recreate` "
+                "replaces it",
+            )
         return
     try:
         if out.is_terminal and not json_output:

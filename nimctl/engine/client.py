@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
@@ -59,6 +60,13 @@ def _tls_config(tls: TlsFiles | None) -> Any:
     if tls is None:
         return None
     return docker.tls.TLSConfig(client_cert=tls.client_cert, ca_cert=tls.ca_cert, verify=tls.verify)
+
+
+def _restart_policy(spec: ContainerSpec, entrypoint: list[str] | None) -> dict[str, Any] | None:
+    """The engine's restart policy for `spec` (docker's HostConfig.RestartPolicy); None: no policy."""
+    if entrypoint or not spec.restart.restarts:
+        return None
+    return {"Name": spec.restart.name, "MaximumRetryCount": spec.restart.max_retries}
 
 
 class Engine:
@@ -189,6 +197,7 @@ class Engine:
             ],
             port_bindings={p.container_port: (p.host_ip, p.host_port) for p in spec.ports},
             network_mode="none" if entrypoint else None,
+            restart_policy=_restart_policy(spec, entrypoint),
         )
         with engine_errors("create", spec.name):
             created = self.api.create_container(
@@ -231,6 +240,10 @@ class Engine:
         }
         if spec.command:
             body["command"] = list(spec.command)
+        if policy := _restart_policy(spec, entrypoint):
+            body["restart_policy"] = policy["Name"]
+            if policy["MaximumRetryCount"]:
+                body["restart_tries"] = policy["MaximumRetryCount"]
         if entrypoint:
             body["entrypoint"], body["command"], body["netns"] = entrypoint, [], {"nsmode": "none"}
         with engine_errors("create", spec.name):
@@ -275,6 +288,34 @@ class Engine:
             except docker.errors.APIError as exc:
                 if "already in progress" not in str(exc):  # another removal of it is under way
                     raise
+
+    def stop_restarts(self, container_id: str, timeout: int) -> None:
+        """Set the restart policy to no, then stop: a kept failed container must not loop in the background.
+
+        Docker updates the policy in place; an engine that cannot (older Podman) still stops it,
+        and a stopped container is not restarted by on-failure or unless-stopped.
+        """
+        with contextlib.suppress(docker.errors.APIError):
+            self.api.update_container(container_id, restart_policy={"Name": "no", "MaximumRetryCount": 0})
+        with contextlib.suppress(docker.errors.APIError):
+            self.api.stop(container_id, timeout=timeout)
+
+    def deaths(self, container_id: str, since: float) -> list[tuple[float, int | None]]:
+        """The container's `die` events from `since` until now (a bounded query: it ends by itself)."""
+        now = time.time()
+        found: list[tuple[float, int | None]] = []
+        with engine_errors("query", container_id[:12]):
+            # filtered by container only: podman answers an "event" filter plus another with nothing
+            for event in self.api.events(
+                since=int(since), until=int(now) + 1, decode=True, filters={"container": container_id}
+            ):
+                if (event.get("Action") or event.get("status")) != "die":
+                    continue
+                code = (event.get("Actor") or {}).get("Attributes", {}).get("exitCode")
+                stamp = event.get("timeNano")
+                when = stamp / 1e9 if stamp else float(event.get("time") or 0)
+                found.append((when, int(code) if code not in (None, "") else None))
+        return sorted(found)
 
     def run_oneoff(
         self, spec: ContainerSpec, on_line: Callable[[str], None], entrypoint: list[str] | None = None

@@ -69,6 +69,14 @@ class EnginePort(Protocol):
 
     def logs(self, container_id: str, tail: int | str = "all") -> str: ...
 
+    def stop_restarts(self, container_id: str, timeout: int) -> None:
+        """Set the container's restart policy to no and stop it (a failed start kept for debugging)."""
+        ...
+
+    def deaths(self, container_id: str, since: float) -> list[tuple[float, int | None]]:
+        """The container's `die` events since `since` (epoch seconds): (time, exit code), oldest first."""
+        ...
+
     def signals(self, container_id: str) -> ContainerWatch:
         """Subscribe to the container's events; call before starting it so no exit is missed."""
         ...

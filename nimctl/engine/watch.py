@@ -133,6 +133,8 @@ class ContainerSignals:
                     self._disturbance = REMOVED
                     break
                 elif action == "die":
+                    # The first death during start-up is the failure, whatever the restart policy: the
+                    # engine's restart after it (die, then start) is never waited for; `up` removes it.
                     code = attributes.get("exitCode")
                     self._exit_code = int(code) if code is not None else -1
                     self._nudge.set()

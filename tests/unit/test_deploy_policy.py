@@ -166,6 +166,15 @@ class FakeEngine:
         info = self._find(container_id)
         return "" if info is None or info.state == "created" else LOG  # one that never ran has none
 
+    def stop_restarts(self, container_id: str, timeout: int) -> None:
+        self.calls.append("stop_restarts")
+        info = self._find(container_id)
+        if info is not None:
+            self._set_state(info, "exited")
+
+    def deaths(self, container_id: str, since: float) -> list[tuple[float, int | None]]:
+        return []
+
     def signals(self, container_id: str) -> FakeSignals:
         feed = FakeSignals(self.exit_code, self.interrupt)
         feed.disturbed = self.disturbed
@@ -474,3 +483,20 @@ class TurningSignals(FakeSignals):
 @pytest.mark.parametrize(("then", "said"), [("engine gone", "engine gone"), ("removed", "removed"), (None, "stopped")])
 def test_a_stop_request_is_told_apart_by_what_follows_it(then: str | None, said: str) -> None:
     assert deploy._who_stopped_it(TurningSignals(then), "stopped", settle=0.2) == said
+
+
+@pytest.mark.parametrize(("policy", "disarmed"), [("always", True), ("on-failure:3", True), ("no", False)])
+def test_a_kept_crash_is_not_left_to_its_restart_policy(tmp_path: Path, policy: str, disarmed: bool) -> None:
+    engine = FakeEngine(exit_code=3)
+    with pytest.raises(ContainerExited):
+        run_up(sim_settings(tmp_path, restart=policy), engine, keep_on_failure=True)
+    assert ("stop_restarts" in engine.calls) is disarmed
+    assert engine.removed == [] and "policy-test" in engine.containers
+
+
+@pytest.mark.parametrize("policy", ["always", "unless-stopped"])
+def test_a_startup_crash_under_a_restart_policy_still_removes_the_container(tmp_path: Path, policy: str) -> None:
+    engine = FakeEngine(exit_code=3)
+    with pytest.raises(ContainerExited):
+        run_up(sim_settings(tmp_path, restart=policy), engine)
+    assert [container_id for container_id, _ in engine.removed] == ["new-id"] and engine.containers == {}

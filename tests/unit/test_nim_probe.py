@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from nimctl.nim_probe import Target, metrics_of, probe_all, summarize_metrics
+from nimctl.nim_probe import Target, metrics_of, probe_all, served_model, serves, summarize_metrics
 from nimctl.simulator.sim import start_in_thread
 from tests.unit.simulator_client import MODEL, fast_config, user
 
@@ -125,3 +125,44 @@ def test_a_nim_that_does_not_answer_in_time_is_not_ready() -> None:
     finally:
         slow.server.shutdown()
     assert not report.ready and report.version is None and report.metrics is None
+
+
+# --- status --deep: a one-token completion of the served model ----------------------------------
+
+
+def test_deep_asks_a_serving_nim_and_a_shallow_probe_does_not(sim) -> None:
+    target = Target(sim.base_url, "/v1/health/ready", model_profile=None)
+    [shallow] = probe_all([target])
+    assert shallow.ready and shallow.serving is None
+    [deep] = probe_all([target], deep=True)
+    assert deep.ready and deep.serving is True
+    assert deep.metrics is not None
+
+
+@pytest.mark.parametrize("mode", ["error", "drop"])
+def test_deep_finds_a_ready_nim_whose_engine_is_dead(mode: str) -> None:
+    handle = start_in_thread(fast_config(not_serving=mode), host="127.0.0.1", port=0)
+    try:
+        handle.wait_ready(10)
+        [report] = probe_all([Target(handle.base_url, "/v1/health/ready", None)], deep=True, deep_timeout=3.0)
+    finally:
+        handle.stop()
+    assert report.ready is True and report.serving is False
+
+
+def test_deep_asks_no_nim_that_is_not_ready() -> None:
+    nothing = PlainVllm()
+    nothing.server.shutdown()
+    nothing.server.server_close()
+    [report] = probe_all([Target(nothing.url, "/v1/health/ready", None)], deep=True, deep_timeout=0.5)
+    assert report.ready is False and report.serving is None
+
+
+def test_the_served_model_is_asked_of_v1_models(sim) -> None:
+    assert served_model(sim.base_url, "fallback", 2.0) == MODEL
+    server = PlainVllm()  # answers /v1/models with 404
+    try:
+        assert served_model(server.url, "fallback", 2.0) == "fallback"
+        assert serves(server.url, None, 2.0) is False  # no model to ask for: not serving
+    finally:
+        server.server.shutdown()
