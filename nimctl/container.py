@@ -19,6 +19,7 @@ from nimctl.spec import (
     LABEL_GPUS,
     LABEL_MANAGED,
     LABEL_MAX_IMAGES,
+    LABEL_CAPABILITIES,
     LABEL_MODEL,
     LABEL_PROFILE,
     LABEL_READINESS_PATH,
@@ -93,7 +94,14 @@ class ContainerInfo:
 
     @property
     def model(self) -> str:
+        """The model id it was started expecting (--served-model-name, a 1.x profile's served_model), or ""."""
         return self.labels.get(LABEL_MODEL, "")
+
+    @property
+    def capabilities(self) -> tuple[str, ...] | None:
+        """The capabilities its profile declared, or None when it declared none."""
+        value = self.labels.get(LABEL_CAPABILITIES)
+        return None if value is None else tuple(part for part in value.split(",") if part)
 
     @property
     def max_images(self) -> int:

@@ -48,6 +48,7 @@ class NimReport:
     version: str | None = None
     model_profile: str | None = None
     metrics: dict[str, float] | None = None
+    model: str | None = None  # the id /v1/models lists first: the name the NIM serves
 
 
 def summarize_metrics(text: str) -> dict[str, float] | None:
@@ -90,6 +91,14 @@ def reported_profile(url: str, timeout: float) -> str | None:
     return str(profile) if profile else None
 
 
+def served_model(url: str, timeout: float) -> str | None:
+    """The model id the NIM serves: the first one /v1/models lists (None if it lists none or fails)."""
+    data = _json(*fetch(url, "/v1/models", timeout)).get("data")
+    if isinstance(data, list) and data and isinstance(data[0], dict) and data[0].get("id"):
+        return str(data[0]["id"])
+    return None
+
+
 def metrics_of(url: str, timeout: float) -> dict[str, float] | None:
     for path in METRICS_PATHS:
         status, body = fetch(url, path, timeout)
@@ -113,6 +122,7 @@ def probe_all(targets: Sequence[Target], timeout: float = PROBE_DEADLINE) -> lis
                 "ready": pool.submit(fetch, target.url, target.readiness_path, timeout),
                 "version": ask(version_of, target.url),
                 "metrics": ask(metrics_of, target.url),
+                "model": ask(served_model, target.url),
             }
             if target.model_profile is None:
                 futures["model_profile"] = ask(reported_profile, target.url)
@@ -131,6 +141,7 @@ def probe_all(targets: Sequence[Target], timeout: float = PROBE_DEADLINE) -> lis
                 version=futures["version"].result(),
                 model_profile=profile,
                 metrics=futures["metrics"].result(),
+                model=futures["model"].result(),
             )
         )
     return reports
