@@ -15,11 +15,11 @@ from urllib.parse import urlsplit
 from nimctl.domain import DEFAULT_MAX_IMAGES, DEFAULT_READINESS_PATH, GpuRequest
 from nimctl.plan import Observed
 from nimctl.spec import (
+    LABEL_CAPABILITIES,
     LABEL_CONFIG_HASH,
     LABEL_GPUS,
     LABEL_MANAGED,
     LABEL_MAX_IMAGES,
-    LABEL_CAPABILITIES,
     LABEL_MODEL,
     LABEL_PROFILE,
     LABEL_READINESS_PATH,

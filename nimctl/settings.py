@@ -348,9 +348,7 @@ def load_profile(name_or_path: str) -> Profile:
             hint="keep the key out of files: export NGC_API_KEY instead",
         )
     if "hf_token" in values:
-        raise ConfigError(
-            f"profile {path} holds hf_token", hint="keep the token out of files: export HF_TOKEN instead"
-        )
+        raise ConfigError(f"profile {path} holds hf_token", hint="keep the token out of files: export HF_TOKEN instead")
     return Profile(name=path.stem, path=path, values=values)
 
 

@@ -43,6 +43,8 @@ CHECK_CAPABILITY: dict[str, str] = {
 
 def capability_of(check: str) -> str:
     return CHECK_CAPABILITY.get(check, "text")
+
+
 # After this many checks in a row got no answer by their deadline, the rest are not run.
 HUNG_AFTER_TIMEOUTS = 2
 
