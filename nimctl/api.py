@@ -72,6 +72,8 @@ def up(
     pull: PullPolicy | None = None,
     user: str | None = None,
     model_profile: str | None = None,
+    model_path: str | None = None,
+    served_model_name: str | None = None,
     engine_url: str | None = None,
     timeout: float | None = None,
     smoke: SmokeSuite | None = None,
@@ -196,16 +198,21 @@ def smoke(
     if url is not None:
         url = checked_url(url)  # "not a url" is exit 2, not nine failing checks
     selected = smoketest.select_checks(checks)  # a typo fails before any endpoint lookup
+    expected: str | None = None
+    capabilities: tuple[str, ...] | None = None  # with --url: none known, refusals for a missing one skip
     with contextlib.ExitStack() as stack:
         if url is None:
             engine = connect(load("smoke", locals(), environ=environ), environ=environ)
             endpoint = stack.enter_context(reach_endpoint(engine, name))  # a tunnel when the engine is remote
             url = endpoint.url
-            model = model or endpoint.model or None  # the served name the container was started with
+            expected = endpoint.model or None  # what it was started expecting; the checks use what it serves
+            capabilities = endpoint.capabilities
             max_images = endpoint.max_images if max_images is None else max_images
         report = smoketest.run_checks(
             base_url=url,
             model=model,
+            expected_model=expected,
+            capabilities=capabilities,
             checks=selected,
             max_images=DEFAULT_MAX_IMAGES if max_images is None else max_images,
             image_url=image_url,

@@ -16,6 +16,7 @@ from nimctl.domain import DEFAULT_MAX_IMAGES, DEFAULT_READINESS_PATH, GpuRequest
 from nimctl.plan import Observed
 from nimctl.restart import RestartPolicy
 from nimctl.spec import (
+    LABEL_CAPABILITIES,
     LABEL_CONFIG_HASH,
     LABEL_GPUS,
     LABEL_MANAGED,
@@ -100,7 +101,14 @@ class ContainerInfo:
 
     @property
     def model(self) -> str:
+        """The model id it was started expecting (--served-model-name, a 1.x profile's served_model), or ""."""
         return self.labels.get(LABEL_MODEL, "")
+
+    @property
+    def capabilities(self) -> tuple[str, ...] | None:
+        """The capabilities its profile declared, or None when it declared none."""
+        value = self.labels.get(LABEL_CAPABILITIES)
+        return None if value is None else tuple(part for part in value.split(",") if part)
 
     @property
     def max_images(self) -> int:

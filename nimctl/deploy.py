@@ -48,7 +48,7 @@ from nimctl.readiness import (
 )
 from nimctl.reporter import Reporter
 from nimctl.settings import LoadedSettings, Settings
-from nimctl.spec import ContainerSpec, build_spec, with_host_port
+from nimctl.spec import ContainerSpec, build_spec, expected_model, with_host_port
 from nimctl.validation import shm_warning
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class UpResult:
     name: str
     image: str
     url: str
-    model: str
+    model: str | None  # what /v1/models reports once ready
     state: str
     ready: bool
     action: str
@@ -181,7 +181,7 @@ def _up_locked(
             name=spec.name,
             image=spec.image,
             url=spec.url,
-            model=settings.served_model,
+            model=_served_model(local_url),
             state="running",
             ready=True,
             action=plan.action.value,
@@ -191,6 +191,14 @@ def _up_locked(
         if options.smoke != "none":
             result.smoke = _smoke(spec, settings, options, report, local_url)
     return result
+
+
+def _served_model(url: str) -> str | None:
+    """The model id the ready NIM reports on /v1/models (its served name); never taken from a profile.
+    None if it lists none (the smoke `models` check, when it runs, says why)."""
+    from nimctl.nim_probe import served_model
+
+    return served_model(url, 10.0)
 
 
 def _auto_port(existing: ContainerInfo | None, host: str) -> int:
@@ -319,7 +327,7 @@ def _handle_failed_start(
     if isinstance(failure, (StoppedElsewhere, EngineUnreachable)):
         return failure  # another command owns the container now, or no engine is there to ask
     ran = isinstance(failure, (ContainerExited, ReadinessTimeout))
-    full_log = redact(engine.logs(container_id), settings.ngc_api_key) if ran else ""
+    full_log = redact(engine.logs(container_id), *settings.secrets) if ran else ""
     log_path = None
     known_cause = None
     message, details, hint = failure.message, list(failure.details), failure.hint
@@ -363,7 +371,9 @@ def _smoke(spec: ContainerSpec, settings: Settings, options: UpOptions, report: 
     report.step(f"smoke test ({suite}): {', '.join(checks)}")
     smoke_report = smoketest.run_checks(
         base_url=url,
-        model=settings.served_model,
+        model=None,  # the id /v1/models reports
+        expected_model=expected_model(settings),
+        capabilities=settings.capabilities,
         checks=checks,
         max_images=settings.max_images_per_prompt,
         image_url=None,

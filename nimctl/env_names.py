@@ -18,6 +18,9 @@ NVIDIA_ENV_NAMES: dict[str, tuple[str, ...]] = {
     "image": ("IMG_NAME",),
     "container_name": ("CONTAINER_NAME",),
     "model_profile": ("NIM_MODEL_PROFILE",),
+    "model_path": ("NIM_MODEL_PATH",),
+    "served_model_name": ("NIM_SERVED_MODEL_NAME",),
+    "hf_token": ("HF_TOKEN",),
 }
 
 NVIDIA_VARIABLES: tuple[str, ...] = tuple(name for names in NVIDIA_ENV_NAMES.values() for name in names)

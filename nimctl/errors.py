@@ -15,10 +15,11 @@ if TYPE_CHECKING:
 MASK = "**********"
 
 
-def redact(text: str, secret: SecretStr | None) -> str:
-    """`text` with the key cut out, for anything that shows text nimctl did not write itself."""
-    if secret is not None and secret.get_secret_value():
-        return text.replace(secret.get_secret_value(), MASK)
+def redact(text: str, *secrets: SecretStr | None) -> str:
+    """`text` with the keys (NGC key, HF token) cut out, for anything that shows text nimctl did not write itself."""
+    for secret in secrets:
+        if secret is not None and secret.get_secret_value():
+            text = text.replace(secret.get_secret_value(), MASK)
     return text
 
 

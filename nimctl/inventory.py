@@ -96,7 +96,7 @@ def _status_row(
         "ready": report is not None and report.ready,
         "url": info.url,
         "via": via,
-        "model": info.model,
+        "model": report.model if report else None,  # what the NIM serves (/v1/models), never assumed
         "uptime_s": None if not info.running else round(uptime or 0.0, 1),
         "gpus": gpus.normalized if gpus is not None else None,
         "version": report.version if report else None,

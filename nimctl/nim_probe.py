@@ -58,6 +58,7 @@ class NimReport:
     model_profile: str | None = None
     metrics: dict[str, float] | None = None
     serving: bool | None = None  # answered a one-token completion (status --deep); None: not asked
+    model: str | None = None  # the id /v1/models lists first: the name the NIM serves
 
 
 def summarize_metrics(text: str) -> dict[str, float] | None:
@@ -98,6 +99,14 @@ def reported_profile(url: str, timeout: float) -> str | None:
     if isinstance(profile, dict):
         profile = profile.get("name") or profile.get("id")
     return str(profile) if profile else None
+
+
+def served_model(url: str, timeout: float) -> str | None:
+    """The model id the NIM serves: the first one /v1/models lists (None if it lists none or fails)."""
+    data = _json(*fetch(url, "/v1/models", timeout)).get("data")
+    if isinstance(data, list) and data and isinstance(data[0], dict) and data[0].get("id"):
+        return str(data[0]["id"])
+    return None
 
 
 def metrics_of(url: str, timeout: float) -> dict[str, float] | None:
@@ -169,6 +178,7 @@ def probe_all(
                 "ready": pool.submit(fetch, target.url, target.readiness_path, timeout),
                 "version": ask(version_of, target.url),
                 "metrics": ask(metrics_of, target.url),
+                "model": ask(served_model, target.url),
             }
             if target.model_profile is None:
                 futures["model_profile"] = ask(reported_profile, target.url)
@@ -190,6 +200,7 @@ def probe_all(
                 model_profile=profile,
                 metrics=futures["metrics"].result(),
                 serving=futures["serving"].result() if "serving" in futures else None,
+                model=futures["model"].result(),
             )
         )
     return reports

@@ -123,6 +123,13 @@ SETTING_OPTIONS: dict[str, SettingOption] = {
         _option("user", "uid:gid for the container (default: yours)."),
         _option("model_profile", "NIM_MODEL_PROFILE for the NIM: a profile id or name from `nimctl profiles`."),
         _option(
+            "model_path",
+            "Model source for a model-free NIM: hf://org/model, ngc://org/model[:version], or a local "
+            "directory with config.json (mounted read-only).",
+            metavar="SOURCE",
+        ),
+        _option("served_model_name", "The model id the NIM serves (default: derived from the model source)."),
+        _option(
             "engine_url",
             "Engine API: unix:///run/podman/podman.sock (Podman), ssh://user@host (remote); "
             "default DOCKER_HOST, else the local Docker socket.",
@@ -140,7 +147,7 @@ SETTING_OPTIONS: dict[str, SettingOption] = {
 # Which setting options each command (and its API function) takes. Every command that talks to an
 # engine takes profile and engine_url: the engine may be chosen in either.
 ENGINE = ("profile", "engine_url")
-IMAGE_RUN = ("image", "gpus", "runtime", "shm_size", "cache_dir", "env", "pull", "user")
+IMAGE_RUN = ("image", "gpus", "runtime", "shm_size", "cache_dir", "env", "pull", "user", "model_path")
 COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
     "up": (
         "profile",
@@ -158,6 +165,8 @@ COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
         "pull",
         "user",
         "model_profile",
+        "model_path",
+        "served_model_name",
         "engine_url",
         "timeout",
         "smoke",
@@ -168,7 +177,18 @@ COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
     "logs": ("profile", "name", "engine_url"),
     "smoke": ENGINE,
     "reach": ENGINE,
-    "doctor": ("profile", "name", "port", "host", "gpus", "runtime", "cache_dir", "image", "engine_url"),
+    "doctor": (
+        "profile",
+        "name",
+        "port",
+        "host",
+        "gpus",
+        "runtime",
+        "cache_dir",
+        "image",
+        "model_path",
+        "engine_url",
+    ),
     "profiles": (*ENGINE, *IMAGE_RUN),
     "cache prefetch": (*ENGINE, "model_profile", *IMAGE_RUN),
     "cache ls": ("profile", "cache_dir"),

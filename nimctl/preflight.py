@@ -178,21 +178,29 @@ def cache_is_empty(path: Path) -> bool:
 
 
 def check_ngc_key(settings: Settings, needs_pull: bool) -> Check:
-    """A NIM 1.x needs the key to download its model, whatever registry its image came from.
+    """A NIM 1.x needs the key to download its model, whatever registry its image came from; so does
+    a model-free NIM given an ngc:// source. A public 2.x image, an hf:// or a local model does not
+    (a registry that wants credentials still gets them, or says so, at the pull).
 
     Without it, a filled cache still allows an offline start; an empty one cannot work.
     """
-    if not settings.needs_ngc_key:
-        return Check("ngc key", SKIP, "this profile's container needs no key (needs_ngc_key = false)")
+    if not settings.needs_key:
+        why = (
+            f"the model source {settings.model_path} needs no NGC key"
+            if settings.model_path is not None
+            else "this profile's container needs no key (needs_ngc_key = false)"
+        )
+        return Check("ngc key", SKIP, why)
     if settings.ngc_api_key is not None and settings.ngc_api_key.get_secret_value():
         return Check("ngc key", PASS, "NGC_API_KEY is set")
     hint = "export NGC_API_KEY=<your key from ngc.nvidia.com> (never put it in a profile file)"
     if cache_is_empty(settings.cache_dir):
         pulling = " (and the registry to pull)" if needs_pull and registry_of(settings.image_reference) else ""
+        what = f"{settings.model_path} " if settings.model_path is not None else ""
         return Check(
             "ngc key",
             FAIL,
-            f"NGC_API_KEY is not set; the NIM needs it{pulling} to download its model into the empty cache "
+            f"NGC_API_KEY is not set; the NIM needs it{pulling} to download its model {what}into the empty cache "
             f"{settings.cache_dir}",
             hint,
         )

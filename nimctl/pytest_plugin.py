@@ -334,7 +334,8 @@ def _converge(options: Mapping[str, Any], state: ShareState, console: Any) -> tu
         pytest.fail(state.error, pytrace=False)
     acquire(state, result.action)
     state.name, state.url, state.model = result.name, result.url, result.model
-    nim = Nim(url=openai_base(result.url), model=result.model, name=result.name, started=state.started)
+    # the id /v1/models reports once ready (the served name), never the profile's
+    nim = Nim(url=openai_base(result.url), model=result.model or "", name=result.name, started=state.started)
     return nim, result.url
 
 

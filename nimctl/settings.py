@@ -79,7 +79,27 @@ class Settings(BaseSettings):
     model_profile: str | None = Field(
         None, description="NIM_MODEL_PROFILE passed to the NIM: a profile id or name from `nimctl profiles`"
     )
-    served_model: str = Field("mistralai/mistral-small-4-119b-2603", description="Model id the NIM serves")
+    served_model: str | None = Field(
+        None,
+        description="Model id the profile expects the NIM to serve (the smoke `models` check verifies it); "
+        "what nimctl uses is always the id /v1/models reports",
+    )
+    model_path: str | None = Field(
+        None,
+        description="NIM_MODEL_PATH for a model-free / 2.x NIM: hf://org/model, ngc://org/model[:version], "
+        "or a local directory holding config.json (mounted read-only)",
+    )
+    served_model_name: str | None = Field(
+        None, description="NIM_SERVED_MODEL_NAME: the id the NIM serves (default: derived from the model source)"
+    )
+    hf_token: SecretStr | None = Field(
+        None, description="Hugging Face token for gated hf:// models (from HF_TOKEN; never printed)"
+    )
+    capabilities: list[Literal["text", "vision", "tools", "reasoning"]] | None = Field(
+        None,
+        description="What the model does (text, vision, tools, reasoning): `smoke --checks all` runs the checks "
+        "these cover; unset: a check refused for a missing capability is a skip",
+    )
     shm_size: str = Field("32GB", description="Shared memory size (/dev/shm)")
     gpus: str = Field("all", description="GPUs: all | N (the first N) | device=1 | device=0,2 | id,id | none")
     share_gpus: bool = Field(False, description="Start even if another nimctl container holds one of these GPUs")
@@ -189,6 +209,25 @@ class Settings(BaseSettings):
         # `~` expanded, relative to the current directory; load_settings then checks the filesystem
         return validation.absolute_path(value)
 
+    @field_validator("model_path")
+    @classmethod
+    def _check_model_path(cls, value: str | None) -> str | None:
+        return None if value is None else validation.model_source(value)
+
+    @field_validator("served_model_name")
+    @classmethod
+    def _check_served_model_name(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or any(ch.isspace() or ord(ch) < 32 for ch in value)):
+            raise ValueError(f"{validation.shown(value)} is not a model name (no spaces)")
+        return value
+
+    @field_validator("capabilities", mode="before")
+    @classmethod
+    def _capabilities_list(cls, value: Any) -> Any:
+        if isinstance(value, str):  # NIMCTL_CAPABILITIES=text,tools
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @model_validator(mode="after")
     def _key_travels_as_secret(self) -> Settings:
         # NGC_API_KEY given through the env table (--env, or a profile's placeholder as in
@@ -197,7 +236,31 @@ class Settings(BaseSettings):
             value = self.env.pop("NGC_API_KEY")
             if self.ngc_api_key is None:
                 self.ngc_api_key = SecretStr(value)
+        if "HF_TOKEN" in self.env:
+            value = self.env.pop("HF_TOKEN")
+            if self.hf_token is None:
+                self.hf_token = SecretStr(value)
         return self
+
+    @property
+    def secrets(self) -> tuple[SecretStr | None, ...]:
+        """The values never shown: cut out of logs and error texts (errors.redact)."""
+        return (self.ngc_api_key, self.hf_token)
+
+    @property
+    def local_model_dir(self) -> Path | None:
+        """model_path when it is a local directory (no URI scheme), else None."""
+        if self.model_path is None or validation.model_source_scheme(self.model_path):
+            return None
+        return Path(self.model_path)
+
+    @property
+    def needs_key(self) -> bool:
+        """Whether the NIM needs NGC_API_KEY to get its model: with a model source, only an ngc:// one
+        (hf://, a local directory: no); without one, what the profile says (`needs_ngc_key`)."""
+        if self.model_path is not None:
+            return validation.model_source_scheme(self.model_path) == "ngc"
+        return self.needs_ngc_key
 
     @property
     def image_reference(self) -> str:
@@ -291,6 +354,8 @@ def load_profile(name_or_path: str) -> Profile:
             f"profile {path} holds ngc_api_key",
             hint="keep the key out of files: export NGC_API_KEY instead",
         )
+    if "hf_token" in values:
+        raise ConfigError(f"profile {path} holds hf_token", hint="keep the token out of files: export HF_TOKEN instead")
     return Profile(name=path.stem, path=path, values=values)
 
 
@@ -383,6 +448,12 @@ def load_settings(
     sources = origins(layers, SETTING_NAMES)
     if _host_paths_are_here(settings, environ):
         settings = _checked_directories(settings, sources)
+        if settings.local_model_dir is not None:  # on a remote engine, the directory is on its host
+            try:
+                local = validation.local_model_directory(settings.local_model_dir)
+            except ValueError as exc:
+                raise _invalid("model_path", str(exc), sources) from None
+            settings = settings.model_copy(update={"model_path": str(local)})
     return LoadedSettings(settings=settings, profile=loaded_profile, sources=sources)
 
 

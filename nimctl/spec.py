@@ -33,8 +33,14 @@ LABEL_VERSION = LABEL_PREFIX + "version"
 LABEL_ONEOFF = LABEL_PREFIX + "oneoff"
 LABEL_GPUS = LABEL_PREFIX + "gpus"  # the normalized GPU request, read back for the overlap check
 
+LABEL_CAPABILITIES = LABEL_PREFIX + "capabilities"  # the profile's declared capabilities, comma list
+
 NGC_KEY_ENV = "NGC_API_KEY"
+HF_TOKEN_ENV = "HF_TOKEN"
 MODEL_PROFILE_ENV = "NIM_MODEL_PROFILE"
+MODEL_PATH_ENV = "NIM_MODEL_PATH"
+SERVED_MODEL_NAME_ENV = "NIM_SERVED_MODEL_NAME"
+MODEL_MOUNT_ROOT = "/opt/nim/models"  # a local model directory is mounted read-only under here
 
 
 @dataclass(frozen=True)
@@ -80,14 +86,31 @@ def config_hash(fields: dict) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+def model_mount(local_dir: Path) -> Mount:
+    """Where a local model directory appears in the container: read-only, under its own name."""
+    return Mount(source=local_dir, target=f"{MODEL_MOUNT_ROOT}/{local_dir.name or 'model'}", read_only=True)
+
+
 def build_spec(settings: Settings, profile_name: str) -> ContainerSpec:
+    mounts: tuple[Mount, ...] = (Mount(source=settings.cache_dir, target=settings.cache_mount),)
+    model_env: dict[str, str] = {}
+    if settings.local_model_dir is not None:
+        mount = model_mount(settings.local_model_dir)
+        mounts += (mount,)
+        model_env[MODEL_PATH_ENV] = mount.target
+    elif settings.model_path is not None:
+        model_env[MODEL_PATH_ENV] = settings.model_path
+    if settings.served_model_name:
+        model_env[SERVED_MODEL_NAME_ENV] = settings.served_model_name
     env = {
         "NIM_MAX_IMAGES_PER_PROMPT": str(settings.max_images_per_prompt),
         **({MODEL_PROFILE_ENV: settings.model_profile} if settings.model_profile else {}),
+        **model_env,
         **settings.env,
     }
     secret_env = {NGC_KEY_ENV: settings.ngc_api_key} if settings.ngc_api_key else {}
-    mounts = (Mount(source=settings.cache_dir, target=settings.cache_mount),)
+    if settings.hf_token is not None and settings.hf_token.get_secret_value():
+        secret_env[HF_TOKEN_ENV] = settings.hf_token
     # port auto: hashed as "auto" (a running container's picked port is no change); published as 0
     # until `up` picks or reuses one (`with_host_port`)
     host_port = 0 if settings.port == "auto" else settings.port
@@ -98,7 +121,8 @@ def build_spec(settings: Settings, profile_name: str) -> ContainerSpec:
     hashed = {
         "image": settings.image_reference,
         "env": env,
-        "has_ngc_key": bool(secret_env),
+        "has_ngc_key": NGC_KEY_ENV in secret_env,
+        **({"has_hf_token": True} if HF_TOKEN_ENV in secret_env else {}),  # absent: old hashes stay the same
         "runtime": runtime,
         "gpus": [gpus.count, list(gpus.device_ids)],
         "shm_size": settings.shm_size_bytes,
@@ -116,11 +140,12 @@ def build_spec(settings: Settings, profile_name: str) -> ContainerSpec:
         LABEL_PROFILE: profile_name,
         LABEL_CONFIG_HASH: fingerprint,
         LABEL_URL: url,
-        LABEL_MODEL: settings.served_model,
+        LABEL_MODEL: expected_model(settings) or "",
         LABEL_READINESS_PATH: settings.readiness_path,
         LABEL_MAX_IMAGES: str(settings.max_images_per_prompt),
         LABEL_VERSION: __version__,
         LABEL_GPUS: gpus.normalized,
+        **({LABEL_CAPABILITIES: ",".join(settings.capabilities)} if settings.capabilities is not None else {}),
     }
     return ContainerSpec(
         name=settings.container_name,
@@ -138,6 +163,15 @@ def build_spec(settings: Settings, profile_name: str) -> ContainerSpec:
         secret_env=secret_env,
         restart=restart,
     )
+
+
+def expected_model(settings: Settings) -> str | None:
+    """The model id the settings expect the NIM to serve, if they say: --served-model-name, else the
+    profile's served_model unless a model source replaces the profile's model. Only an expectation
+    (the smoke `models` check verifies it); what nimctl reports is what /v1/models says."""
+    if settings.served_model_name:
+        return settings.served_model_name
+    return settings.served_model if settings.model_path is None else None
 
 
 def oneoff_spec(spec: ContainerSpec, task: str, command: list[str]) -> ContainerSpec:

@@ -17,8 +17,9 @@ from nimctl.settings import LoadedSettings
 class Endpoint:
     name: str
     url: str
-    model: str
+    model: str  # the model id it was started expecting, or "" (what it serves: /v1/models)
     max_images: int
+    capabilities: tuple[str, ...] | None = None  # declared by its profile; None: none declared
 
 
 @contextlib.contextmanager
@@ -38,7 +39,9 @@ def reach_endpoint(engine: EnginePort, name: str | None = None) -> Iterator[Endp
         )
     info = running[0]
     with engine.reach(info.url) as url:
-        yield Endpoint(name=info.name, url=url, model=info.model, max_images=info.max_images)
+        yield Endpoint(
+            name=info.name, url=url, model=info.model, max_images=info.max_images, capabilities=info.capabilities
+        )
 
 
 def target_name(engine: EnginePort, loaded: LoadedSettings, *, profile_given: bool) -> str:

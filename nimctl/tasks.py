@@ -7,6 +7,7 @@ no port, a unique name and a label, and is removed afterwards, also on failure a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from nimctl.container import OneOffResult
@@ -54,12 +55,30 @@ def run_task(
     return result
 
 
+COMMAND_NOT_FOUND = (126, 127)  # the shell's "not executable" and "command not found"
+
+
+def _not_found(line: str, utility: str) -> bool:
+    """The shell's or the runtime's "no such command" for `utility` (sh: `X: not found`, bash:
+    `X: command not found`, runc: `exec: "X": executable file not found in $PATH`)."""
+    name = re.escape(utility)
+    return re.search(rf"{name}\W{{0,3}}(?:command )?not found|\"{name}\": executable file not found", line) is not None
+
+
 def task_failure(command: str, result: OneOffResult) -> NimctlError:
     """A task that exited non-zero: its known cause when the output shows one; auth as a pull's auth."""
     tail = result.lines[-LOG_TAIL_LINES:]
     details = [f"--- last {len(tail)} output lines of `{command}` ---", *tail] if tail else []
-    cause = diagnose(tail)
     message = f"`{command}` exited with code {result.exit_code}"
+    utility = command.split()[0] if command.split() else command
+    if result.exit_code in COMMAND_NOT_FOUND or any(_not_found(line, utility) for line in tail):
+        return ContainerExited(
+            f"this image does not offer `{utility}` ({message})",
+            hint="NIM LLM images before 2.x have it; a 2.x or model-free image may not: `nimctl up` still works, "
+            "and the NIM downloads its model into the cache at its first start",
+            details=details,
+        )
+    cause = diagnose(tail)
     if cause is None:
         return ContainerExited(message, hint="read its output above", details=details)
     if cause.key == "download-refused":  # as `up` reports a refused registry login: exit 4

@@ -336,6 +336,60 @@ def _nearest_existing(path: Path) -> Path:
     return path
 
 
+# --- model sources (model-free NIM: NIM_MODEL_PATH) -----------------------------------------------
+
+MODEL_SOURCE_SCHEMES = ("hf", "ngc", "s3", "gs", "modelscope")  # NVIDIA's "About Model-Free NIM"
+_SCHEME = r"([A-Za-z][A-Za-z0-9+.-]*)://"
+
+
+def model_source_scheme(value: str) -> str | None:
+    """The URI scheme of a model source (`hf`, `ngc`, ...), lower-case; None for a local path."""
+    found = re.match(_SCHEME, value)
+    return found.group(1).lower() if found else None
+
+
+def model_source(value: str) -> str:
+    """A model source as NIM_MODEL_PATH takes it: `hf://org/model[:rev]`, `ngc://org/model[:version]`
+    (also s3://, gs://, modelscope://), or a local directory, made absolute (`absolute_path`).
+    Whether the directory exists and holds config.json is `local_model_directory`'s question."""
+    text = value.strip()
+    if not text:
+        raise ValueError("a model source cannot be empty (hf://org/model, ngc://org/model, or a directory)")
+    if any(not ch.isprintable() for ch in text):
+        raise ValueError(f"model source {shown(text)} holds a control character")
+    scheme = model_source_scheme(text)
+    if scheme is None:
+        return str(absolute_path(text))
+    if (bad := _strange_character(text)) is not None:
+        raise ValueError(f"model source {shown(text)} holds {bad}")
+    if scheme not in MODEL_SOURCE_SCHEMES:
+        raise ValueError(
+            f"model source {shown(text)}: unknown scheme {scheme}:// "
+            f"(use {', '.join(s + '://' for s in MODEL_SOURCE_SCHEMES)} or a local directory)"
+        )
+    if not text[len(scheme) + 3 :].strip("/"):
+        raise ValueError(f"model source {shown(text)} names no model (e.g. {scheme}://org/model)")
+    return text
+
+
+MODEL_CONFIG = "config.json"
+
+
+def local_model_directory(value: str | os.PathLike[str]) -> Path:
+    """A local model for a model-free NIM: an existing directory holding config.json, symlinks followed."""
+    path = absolute_path(value)
+    resolved = Path(os.path.realpath(path))
+    if not resolved.exists():
+        raise ValueError(f"the model directory {shown(path)} does not exist")
+    if not resolved.is_dir():
+        raise ValueError(f"the model path {shown(path)} is a file, not a directory" + _via(path, resolved))
+    if not (resolved / MODEL_CONFIG).is_file():
+        raise ValueError(
+            f"the model directory {shown(path)} holds no {MODEL_CONFIG} (a Hugging Face model directory has one)"
+        )
+    return resolved
+
+
 # --- URLs --------------------------------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ app = typer.Typer(help="Inspect nimctl's settings.", no_args_is_help=True)
 
 
 def _shown(field: str, value: Any) -> Any:
-    if field == "ngc_api_key":
+    if field in ("ngc_api_key", "hf_token"):
         return "(set, hidden)" if value is not None else "(not set)"
     if isinstance(value, dict):
         return dict(value)

@@ -45,7 +45,7 @@ def up(
     )
     where = f" (on the engine's host; nimctl reached it via {result.via})" if result.via else ""
     out.print(
-        f"[bold green]ready[/] {result.name}: {result.url}/v1{where}  model [bold]{result.model}[/] "
+        f"[bold green]ready[/] {result.name}: {result.url}/v1{where}  model [bold]{result.model or '(none listed)'}[/] "
         f"({result.action}, {result.seconds:.1f}s)",
         highlight=False,
     )

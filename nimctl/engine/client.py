@@ -324,14 +324,14 @@ class Engine:
 
         The container is removed afterwards whatever happens: exit, failure, Ctrl-C.
         """
-        secret = next(iter(spec.secret_env.values()), None)
+        secrets = tuple(spec.secret_env.values())  # the NGC key and the HF token, cut out of every line
         container_id = self.create(spec, entrypoint=entrypoint)
         lines: list[str] = []
         try:
             self.start(container_id)
             with engine_errors("query", spec.name):
                 for line in watch.stream_lines(self.api.logs(container_id, stream=True, follow=True)):
-                    line = redact(line, secret)
+                    line = redact(line, *secrets)
                     lines.append(line)
                     on_line(line)
                 exit_code = int(self.api.wait(container_id).get("StatusCode", -1))

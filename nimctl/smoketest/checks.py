@@ -59,7 +59,22 @@ class CheckContext:
     model: str | None
     max_images: int = 5
     image_url: str | None = None
+    expected_model: str | None = None  # the models check also wants this id listed
     metrics: CheckMetrics = field(default_factory=CheckMetrics)
+
+
+# How a NIM (vLLM) turns down a request for a capability its model or server lacks, as the reason a
+# check fails with (docs/architecture.md, the simulator's capabilities table).
+LACKING: dict[str, tuple[str, ...]] = {
+    "vision": ("is not a multimodal model",),
+    "reasoning": ("no reasoning text arrived",),
+    "tools": ("--enable-auto-tool-choice",),
+}
+
+
+def lacks_capability(capability: str, reason: str) -> bool:
+    """Whether a check's failure `reason` is the NIM saying the model lacks `capability`."""
+    return any(sign in reason for sign in LACKING.get(capability, ()))
 
 
 def make_client(api_base: str, timeout: float) -> openai.OpenAI:
@@ -221,8 +236,9 @@ def check_models(ctx: CheckContext) -> None:
         ids = [m.id for m in ctx.client.models.list().data]
     if not ids:
         raise CheckFailed("/v1/models lists no model")
-    if ctx.model not in ids:
-        raise CheckFailed(f"/v1/models does not list {ctx.model!r}; it lists {', '.join(ids)}")
+    for wanted in dict.fromkeys(m for m in (ctx.model, ctx.expected_model) if m):
+        if wanted not in ids:
+            raise CheckFailed(f"/v1/models does not list {wanted!r}; it lists {', '.join(ids)}")
 
 
 def first_listed_model(client: openai.OpenAI) -> str:

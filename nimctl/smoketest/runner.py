@@ -6,6 +6,7 @@ so the CLI can validate check names without paying for the SDK.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -29,6 +30,21 @@ ALL_CHECKS: tuple[str, ...] = (
     "chat-template",
 )
 CHECK_GROUPS = {"quick": QUICK_CHECKS, "all": ALL_CHECKS}
+CAPABILITIES = ("text", "vision", "tools", "reasoning")
+# The capability each check covers (the rest: text).
+CHECK_CAPABILITY: dict[str, str] = {
+    "image-base64": "vision",
+    "image-url": "vision",
+    "max-images": "vision",
+    "reasoning": "reasoning",
+    "tools": "tools",
+}
+
+
+def capability_of(check: str) -> str:
+    return CHECK_CAPABILITY.get(check, "text")
+
+
 # After this many checks in a row got no answer by their deadline, the rest are not run.
 HUNG_AFTER_TIMEOUTS = 2
 
@@ -97,12 +113,19 @@ def run_checks(
     image_url: str | None = None,
     timeout: float = 30.0,
     on_check_start: Callable[[str], None] | None = None,
+    *,
+    expected_model: str | None = None,
+    capabilities: Iterable[str] | None = None,
 ) -> SmokeReport:
     """Run `checks` against the NIM at `base_url` (server root) and report each one.
 
-    `model=None` tests the first model /v1/models lists. `timeout` bounds each check as a whole
-    (and each request in it). `on_check_start(name)` lets a caller show progress.
+    `model=None` tests the first model /v1/models lists. `expected_model`: the `models` check also
+    wants this id listed. `capabilities` (a profile's declaration): checks of any other capability
+    are skipped, and a declared one that fails fails; None (none declared): a check the NIM turns
+    down for lack of its capability is a skip with the reason. `timeout` bounds each check as a
+    whole (and each request in it). `on_check_start(name)` lets a caller show progress.
     """
+    declared = None if capabilities is None else tuple(capabilities)
     names = select_checks(checks)
 
     report = SmokeReport(base_url=base_url, model=model)
@@ -124,8 +147,21 @@ def run_checks(
                 why = f"the endpoint stopped answering ({', '.join(timed_out)} timed out)"
                 report.results.append(_not_run(name, why))
                 continue
-            context = impl.CheckContext(client=client, model=report.model, max_images=max_images, image_url=image_url)
+            needs = capability_of(name)
+            if declared is not None and needs not in declared:
+                why = f"the profile does not declare the {needs} capability (capabilities = {list(declared)})"
+                report.results.append(CheckResult(name, passed=False, latency_s=0.0, reason=why, skipped=True))
+                continue
+            context = impl.CheckContext(
+                client=client,
+                model=report.model,
+                max_images=max_images,
+                image_url=image_url,
+                expected_model=expected_model,
+            )
             result = _run_one(name, impl, context, timeout)
+            if declared is None and not result.passed and not result.skipped:
+                result = _lacking_capability(result, needs, impl)
             timed_out = timed_out + [name] if result.timed_out else []
             report.results.append(result)
     finally:
@@ -144,6 +180,14 @@ def _read_model_id(impl: ModuleType, client: Any, report: SmokeReport, timeout: 
     except Exception as exc:  # noqa: BLE001 - any failure here means the id is unknown
         return f"GET /v1/models: {impl.describe_error(exc)}"
     return None
+
+
+def _lacking_capability(result: CheckResult, capability: str, impl: ModuleType) -> CheckResult:
+    """A failure that is the NIM saying the model lacks `capability` becomes a skip with the reason."""
+    if result.reason and impl.lacks_capability(capability, result.reason):
+        why = f"the model has no {capability} capability (none declared; the NIM said: {result.reason})"
+        return dataclasses.replace(result, skipped=True, reason=why)
+    return result
 
 
 def _not_run(name: str, why: str) -> CheckResult:

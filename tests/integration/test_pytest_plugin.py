@@ -295,3 +295,18 @@ def test_a_conftest_overrides_nim_settings(pytester, plugin_env, docker_client):
         assert container(docker_client, code_name) is None  # this run started it, so it removed it
     finally:
         _remove(docker_client, code_name)
+
+
+SERVED_NAME = """
+def test_nim_model_is_what_the_nim_serves(nim, nim_client):
+    assert nim.model == "Qwen/Qwen2.5-0.5B-Instruct"  # derived from the source, not the profile's served_model
+    assert [m.id for m in nim_client.models.list()] == [nim.model]
+"""
+
+
+def test_nim_model_is_the_name_the_nim_reports(pytester, plugin_env):
+    # issue 18: a model-free source; the sim profile's served_model (Mistral) is no longer assumed
+    pytester.makepyfile(test_served=SERVED_NAME)
+    pytester.makeini("[pytest]\nnim_model_path = hf://Qwen/Qwen2.5-0.5B-Instruct\n")
+    result = run_inner(pytester, "--nim-profile", "sim")
+    result.assert_outcomes(passed=1)

@@ -230,6 +230,9 @@ def test_every_setting_reads_exactly_its_env_names() -> None:
         "IMG_NAME",
         "CONTAINER_NAME",
         "NIM_MODEL_PROFILE",
+        "NIM_MODEL_PATH",
+        "NIM_SERVED_MODEL_NAME",
+        "HF_TOKEN",
     )
 
 

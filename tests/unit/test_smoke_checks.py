@@ -24,6 +24,7 @@ from nimctl.errors import ConfigError, ExitCode, SmokeFailed
 from nimctl.simulator.sim import DEFAULT_MODEL, SimConfig, SimHandle, sniff_image_format, start_in_thread
 from nimctl.smoketest import ALL_CHECKS, QUICK_CHECKS, CheckResult, SmokeReport, media, run_checks, select_checks
 from nimctl.smoketest.report import render_table, write_junit
+from nimctl.smoketest.runner import CAPABILITIES, capability_of
 
 StartSim = Callable[..., SimHandle]
 
@@ -140,7 +141,8 @@ def test_each_check_fails_when_its_behaviour_is_broken(start_sim: StartSim, brok
     check, words = BREAKS[broken]
     sim = start_sim(SIM_BREAK=broken)
     # The model is given: with SIM_BREAK=models the listing is the very thing that is wrong.
-    report = run_checks(sim.base_url, model=DEFAULT_MODEL, checks=[check], timeout=10)
+    # All four capabilities declared, as the Mistral profile does: a broken one fails, never skips.
+    report = run_checks(sim.base_url, model=DEFAULT_MODEL, checks=[check], timeout=10, capabilities=CAPABILITIES)
     result = only(report, check)
     assert not result.passed and not result.skipped
     assert words in (result.reason or ""), result.reason
@@ -153,7 +155,13 @@ def test_each_check_fails_when_its_behaviour_is_broken(start_sim: StartSim, brok
 def test_a_break_fails_only_the_checks_that_depend_on_it(start_sim: StartSim) -> None:
     # Breaking reasoning must not spill into the other checks' verdicts.
     sim = start_sim(SIM_BREAK="reasoning")
-    report = run_checks(sim.base_url, checks=ALL_CHECKS, image_url=f"{sim.base_url}/static/sample.png", timeout=10)
+    report = run_checks(
+        sim.base_url,
+        checks=ALL_CHECKS,
+        image_url=f"{sim.base_url}/static/sample.png",
+        timeout=10,
+        capabilities=CAPABILITIES,
+    )
     assert [r.name for r in report.failed] == ["reasoning"]
 
 
@@ -405,3 +413,52 @@ def test_cli_uses_the_deployment_endpoint_when_no_url_is_given(
     assert result.exit_code == 0, result.stderr
     assert asked == [("engine at unix:///x.sock", "nim")]
     assert json.loads(result.stdout)["model"] == DEFAULT_MODEL
+
+
+# --- capabilities (issue 18) --------------------------------------------------------------------
+
+
+def test_each_check_covers_one_capability() -> None:
+    assert {capability_of(name) for name in ALL_CHECKS} == set(CAPABILITIES)
+    assert capability_of("image-base64") == "vision" and capability_of("tools") == "tools"
+    assert capability_of("reasoning") == "reasoning" and capability_of("multi-turn") == "text"
+
+
+def test_none_declared_a_text_only_model_turns_down_what_it_lacks_as_skips(start_sim: StartSim) -> None:
+    sim = start_sim(SIM_CAPABILITIES="text")
+    report = run_checks(sim.base_url, checks=ALL_CHECKS, image_url=f"{sim.base_url}/static/sample.png", timeout=10)
+    statuses = {r.name: r.status for r in report.results}
+    assert report.ok and report.failure() is None, report.to_dict()
+    for name in ("image-base64", "image-url", "max-images", "reasoning", "tools"):
+        assert statuses[name] == "skip", (name, statuses)
+    for name in ("models", "text", "multi-turn", "chat-template"):
+        assert statuses[name] == "pass", (name, statuses)
+    reasons = {r.name: r.reason or "" for r in report.results}
+    assert "not a multimodal model" in reasons["image-base64"] and "no vision capability" in reasons["image-base64"]
+    assert "no reasoning capability" in reasons["reasoning"]
+    assert "--enable-auto-tool-choice" in reasons["tools"]
+
+
+def test_declared_capabilities_skip_the_others_and_a_declared_one_that_fails_fails(start_sim: StartSim) -> None:
+    sim = start_sim(SIM_CAPABILITIES="text")
+    report = run_checks(sim.base_url, checks=ALL_CHECKS, timeout=10, capabilities=["text", "vision"])
+    statuses = {r.name: r.status for r in report.results}
+    assert statuses["reasoning"] == "skip" and statuses["tools"] == "skip"
+    assert "does not declare the tools capability" in (only(report, "tools").reason or "")
+    assert statuses["image-base64"] == "fail" and statuses["max-images"] == "fail"
+    failure = report.failure()
+    assert isinstance(failure, SmokeFailed) and failure.exit_code == ExitCode.SMOKE_FAILED
+
+
+def test_a_failure_that_is_no_missing_capability_still_fails_when_none_declared(start_sim: StartSim) -> None:
+    sim = start_sim(SIM_BREAK="image-base64")  # a vision model that wrongly refuses base64 images
+    report = run_checks(sim.base_url, checks=["image-base64"], timeout=10)
+    assert only(report, "image-base64").status == "fail"
+
+
+def test_the_models_check_wants_the_expected_id_too(start_sim: StartSim) -> None:
+    sim = start_sim()
+    report = run_checks(sim.base_url, checks=["models"], timeout=10, expected_model="meta/llama-3.1-8b-instruct")
+    result = only(report, "models")
+    assert result.status == "fail" and "does not list 'meta/llama-3.1-8b-instruct'" in (result.reason or "")
+    assert run_checks(sim.base_url, checks=["models"], timeout=10, expected_model=DEFAULT_MODEL).ok

@@ -75,3 +75,28 @@ def test_a_task_that_exits_nonzero_is_exit_5_with_the_known_cause(tmp_path: Path
     with pytest.raises(ContainerExited) as unknown:
         tasks.prefetch(sim_settings(tmp_path), False, reporter(), lambda line: None, connect=lambda: engine)
     assert unknown.value.details[-1] == "something else"
+
+
+@pytest.mark.parametrize(
+    ("code", "line"),
+    [
+        (127, "/opt/nvidia/nvidia_entrypoint.sh: line 67: exec: download-to-cache: not found"),
+        (1, 'exec: "download-to-cache": executable file not found in $PATH'),
+        (127, "bash: download-to-cache: command not found"),
+    ],
+)
+def test_an_image_without_the_utility_says_so_plainly(tmp_path: Path, code: int, line: str) -> None:
+    engine = FakeEngine()
+    engine.oneoff_result = OneOffResult(code, [line])
+    with pytest.raises(ContainerExited) as failure:
+        tasks.prefetch(sim_settings(tmp_path), False, reporter(), lambda line: None, connect=lambda: engine)
+    assert failure.value.message.startswith("this image does not offer `download-to-cache`")
+    assert "2.x" in failure.value.hint
+
+
+def test_a_utility_that_ran_and_failed_is_not_called_missing(tmp_path: Path) -> None:
+    engine = FakeEngine()
+    engine.oneoff_result = OneOffResult(1, ["download-to-cache: profile vllm-x found, but the download failed"])
+    with pytest.raises(ContainerExited) as failure:
+        tasks.prefetch(sim_settings(tmp_path), False, reporter(), lambda line: None, connect=lambda: engine)
+    assert "does not offer" not in failure.value.message
