@@ -191,8 +191,11 @@ def smoke(
     selected = smoketest.select_checks(checks)  # a typo fails before any endpoint lookup
     with contextlib.ExitStack() as stack:
         if url is None:
-            engine = connect(load("smoke", locals(), environ=environ), environ=environ)
-            endpoint = stack.enter_context(reach_endpoint(engine, name))  # a tunnel when the engine is remote
+            loaded = load("smoke", locals(), environ=environ)
+            engine = connect(loaded, environ=environ)
+            # a tunnel when the engine is remote; with a profile, its container whatever its name
+            scope = loaded.profile.name if profile is not None else None
+            endpoint = stack.enter_context(reach_endpoint(engine, name, profile=scope))
             url = endpoint.url
             model = model or endpoint.model or None  # the served name the container was started with
             max_images = endpoint.max_images if max_images is None else max_images

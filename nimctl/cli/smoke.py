@@ -54,6 +54,8 @@ def smoke(
     ] = None,
 ) -> None:
     """Run smoke checks against a running NIM; exit 7 if any fails."""
+    from rich.markup import escape
+
     from nimctl.api import smoke as run_smoke
     from nimctl.cli.output import console, emit_json
     from nimctl.smoketest.report import render_table, write_junit
@@ -62,7 +64,7 @@ def smoke(
     with err.status("smoke checks…") as status:
 
         def show_progress(check: str) -> None:
-            status.update(f"smoke check [bold]{check}[/]…")
+            status.update(f"smoke check [bold]{escape(check)}[/]…")
 
         report = run_smoke(
             url,
@@ -82,7 +84,7 @@ def smoke(
         emit_json(report.to_dict())
     if junit_xml is not None:
         write_junit(report, junit_xml)
-        err.print(f"JUnit report written to {junit_xml}")
+        err.print(f"JUnit report written to {junit_xml}", markup=False, highlight=False)
     failure = report.failure()
     if failure is not None:
         raise failure

@@ -73,16 +73,17 @@ def render(rows: list[dict[str, Any]], name: str | None) -> Any:
         table.add_column(column)
     for row in rows:
         state = row["state"] + (f" ({row['exit_code']})" if row["exit_code"] is not None else "")
+        text = rich_text.Text  # names, labels and what a NIM reports are text, never markup
         table.add_row(
-            row["name"],
-            row["profile"],
-            state,
+            text(row["name"]),
+            text(row["profile"]),
+            text(state),
             _yes_no(row["live"]),
             _yes_no(row["ready"]),
-            row["url"] + (f" (via {row['via']})" if row["via"] else ""),
-            row["gpus"] or "-",
-            row["version"] or "-",
-            row["model_profile"] or "-",
+            text(row["url"] + (f" (via {row['via']})" if row["via"] else "")),
+            text(row["gpus"] or "-"),
+            text(row["version"] or "-"),
+            text(row["model_profile"] or "-"),
             *_metric_cells(row["metrics"]),
             _human_uptime(row["uptime_s"]),
         )

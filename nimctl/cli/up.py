@@ -28,6 +28,8 @@ def up(
     json_output: opt.Json = False,
 ) -> None:
     """Start the NIM like NVIDIA's `docker run`, wait until it is ready, then smoke-test it."""
+    from rich.markup import escape
+
     from nimctl.api import up as api_up
     from nimctl.cli.output import console, emit_json
     from nimctl.options import parse_env_pairs
@@ -45,8 +47,8 @@ def up(
     )
     where = f" (on the engine's host; nimctl reached it via {result.via})" if result.via else ""
     out.print(
-        f"[bold green]ready[/] {result.name}: {result.url}/v1{where}  model [bold]{result.model}[/] "
-        f"({result.action}, {result.seconds:.1f}s)",
+        f"[bold green]ready[/] {escape(result.name)}: {escape(result.url)}/v1{escape(where)}  "
+        f"model [bold]{escape(result.model)}[/] ({result.action}, {result.seconds:.1f}s)",
         highlight=False,
     )
     if json_output:

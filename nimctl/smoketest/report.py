@@ -93,7 +93,7 @@ def render_table(report: SmokeReport, console: Console) -> None:
     style = {"pass": "[green]pass[/]", "fail": "[bold red]FAIL[/]", "skip": "[yellow]skip[/]"}
     for r in report.results:
         table.add_row(
-            r.name,
+            Text(r.name),
             style[r.status],
             _seconds(r.latency_s),
             _seconds(r.ttft_s),

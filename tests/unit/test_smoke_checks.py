@@ -393,7 +393,7 @@ def test_cli_uses_the_deployment_endpoint_when_no_url_is_given(
     asked = []
 
     @contextlib.contextmanager
-    def fake_reach(engine: object, name: str | None) -> Iterator[Endpoint]:
+    def fake_reach(engine: object, name: str | None, profile: str | None = None) -> Iterator[Endpoint]:
         asked.append((engine, name))
         yield Endpoint(name="nim", url=healthy_sim.base_url, model=DEFAULT_MODEL, max_images=5)
 
