@@ -108,7 +108,8 @@ SETTING_OPTIONS: dict[str, SettingOption] = {
         ),
         _option("runtime", "Container runtime ('' for the engine's default)."),
         _option("shm_size", "Shared memory, e.g. 32GB."),
-        _option("cache_dir", "Host model cache (never deleted).", Path, str | Path),
+        # str, not Path: typer turns "" into "." for a Path; the settings refuse ""
+        _option("cache_dir", "Host model cache (never deleted).", str, str | Path),
         _option("max_images", "NIM_MAX_IMAGES_PER_PROMPT for the NIM.", int, setting="max_images_per_prompt"),
         _option(
             "env",
@@ -128,7 +129,12 @@ SETTING_OPTIONS: dict[str, SettingOption] = {
             "default DOCKER_HOST, else the local Docker socket.",
         ),
         _option("timeout", "Seconds to wait for readiness (default 1800: a first start downloads ~100 GB).", float),
-        _option("smoke", "Smoke suite once ready: quick | full | none.", str, Literal["quick", "full", "none"]),
+        _option(
+            "smoke",
+            "Smoke suite once ready: quick | full (alias all) | none.",
+            str,
+            Literal["quick", "full", "all", "none"],
+        ),
     )
 }
 
@@ -162,7 +168,7 @@ COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
     "logs": ("profile", "name", "engine_url"),
     "smoke": ENGINE,
     "reach": ENGINE,
-    "doctor": ("profile", "name", "port", "host", "gpus", "runtime", "cache_dir", "image", "engine_url"),
+    "doctor": ("profile", "name", "port", "host", "gpus", "share_gpus", "runtime", "cache_dir", "image", "engine_url"),
     "profiles": (*ENGINE, *IMAGE_RUN),
     "cache prefetch": (*ENGINE, "model_profile", *IMAGE_RUN),
     "cache ls": ("profile", "cache_dir"),

@@ -143,6 +143,11 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a profile id or name (see `nimctl profiles`)")
         return value.strip() if value is not None else None
 
+    @field_validator("smoke", mode="before")
+    @classmethod
+    def _smoke_alias(cls, value: Any) -> Any:
+        return "full" if value == "all" else value  # one suite, two names (as `smoke --checks` takes)
+
     @field_validator("port", mode="before")
     @classmethod
     def _check_port(cls, value: Any) -> int | str:
@@ -451,6 +456,21 @@ def load_options(
         )
     given = {name: values.get(name) for name in COMMAND_SETTINGS[command]}
     return load_settings(extra | settings_flags(given), profile=given.get("profile"), environ=environ)
+
+
+def checked_report_file(path: str | Path, option: str = "--junit-xml") -> Path:
+    """A report file to write later (`--junit-xml`): its directory exists (it is not created), and it
+    is no directory itself; else exit 2 before anything starts."""
+    path = Path(path).expanduser()
+    parent = path.parent if str(path.parent) else Path(".")
+    if str(path) in ("", ".") or path.is_dir():
+        raise ConfigError(f"invalid {option}: {str(path)!r} is a directory", hint="give a file name, e.g. report.xml")
+    if not parent.is_dir():
+        raise ConfigError(
+            f"invalid {option}: directory {str(parent)!r} does not exist",
+            hint=f"create it first (mkdir -p {parent}), or write the report elsewhere",
+        )
+    return path
 
 
 def checked_url(url: str, option: str = "--url") -> str:

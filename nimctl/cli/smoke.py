@@ -30,9 +30,9 @@ def smoke(
         typer.Option(
             "--checks",
             help="Comma list of checks: models, text, image-base64, image-url, multi-turn, reasoning, tools, "
-            "max-images, chat-template; or the groups quick / all.",
+            "max-images, chat-template; or the suites quick / full (alias all).",
         ),
-    ] = "all",
+    ] = "full",
     image_url: Annotated[
         str | None, typer.Option("--image-url", help="An image URL the NIM can download (enables the image-url check).")
     ] = None,
@@ -58,8 +58,11 @@ def smoke(
 
     from nimctl.api import smoke as run_smoke
     from nimctl.cli.output import console, emit_json
+    from nimctl.settings import checked_report_file
     from nimctl.smoketest.report import render_table, write_junit
 
+    if junit_xml is not None:
+        junit_xml = checked_report_file(junit_xml)  # a missing directory is exit 2, before any check runs
     err = console()
     with err.status("smoke checks…") as status:
 

@@ -137,7 +137,6 @@ def write_junit(report: SmokeReport, path: str | Path) -> Path:
         if r.tokens_per_s is not None:
             metrics.append(f"tokens_per_s={r.tokens_per_s:.1f}")
         ET.SubElement(case, "system-out").text = " ".join(metrics)
-    ET.indent(suites)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ET.indent(suites)  # into an existing directory: `up` and `smoke` check it before they start
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
     return path

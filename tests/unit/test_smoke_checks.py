@@ -295,6 +295,7 @@ def _mixed_report() -> SmokeReport:
 
 
 def test_junit_xml_is_readable_by_a_junit_parser(tmp_path) -> None:
+    (tmp_path / "reports").mkdir()
     path = write_junit(_mixed_report(), tmp_path / "reports" / "smoke.xml")
     suite = ET.parse(path).getroot().find("testsuite")
     assert suite is not None
