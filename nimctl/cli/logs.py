@@ -36,4 +36,3 @@ def logs(
         if not follow:
             raise
         # Ctrl-C is how `logs -f` ends, as it ends `status --watch`: exit 0
-

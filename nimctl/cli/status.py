@@ -3,6 +3,9 @@ serving metrics (rows: inventory.status); `--watch` refreshes them in place unti
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 import time
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -113,30 +116,40 @@ def status(
     if not json_output:
         out.print(f"engine: {engine.kind.describe()} (from {engine.choice.source})", highlight=False)
 
-    def show() -> Any:
-        """Fetch the rows once: JSON goes to stdout (and the table nowhere), else the table to render."""
+    if not watch:
         rows = status_rows(engine, name)
         if json_output:
             emit_json(rows)
-            return ""
-        return render(rows, name)
-
-    if not watch:
-        if table := show():
-            out.print(table)
+        else:
+            out.print(render(rows, name))
         return
     try:
-        if out.is_terminal and not json_output:
+        if json_output:  # JSON Lines: one compact document per snapshot, a line each
+            while True:
+                sys.stdout.write(json.dumps(status_rows(engine, name), separators=(",", ":"), default=str) + "\n")
+                sys.stdout.flush()
+                time.sleep(interval)
+        if not sys.stdout.isatty():  # piped or redirected: the snapshots go to stdout, one table after another
+            from rich.console import Console
+
+            piped = Console(file=sys.stdout, width=200, no_color=True, force_terminal=False, highlight=False)
+            while True:
+                piped.print(render(status_rows(engine, name), name))
+                piped.print()
+                sys.stdout.flush()
+                time.sleep(interval)
+        if out.is_terminal:
             from rich.live import Live
 
-            with Live(show(), console=out, auto_refresh=False) as live:
+            with Live(render(status_rows(engine, name), name), console=out, auto_refresh=False) as live:
                 while True:
                     time.sleep(interval)
-                    live.update(show(), refresh=True)
-        while True:  # not a terminal (or --json): one snapshot after another
-            if table := show():
-                out.print(table)
-                out.print()
+                    live.update(render(status_rows(engine, name), name), refresh=True)
+        while True:  # stdout a terminal, stderr not: the tables on stderr, one after another
+            out.print(render(status_rows(engine, name), name))
+            out.print()
             time.sleep(interval)
     except KeyboardInterrupt:
         pass  # Ctrl-C is how a watch ends: exit 0
+    except BrokenPipeError:  # `status --watch | head`: the reader is done
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more to write, nothing to flush at exit
