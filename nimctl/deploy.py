@@ -47,6 +47,7 @@ from nimctl.readiness import (
     wait_until_ready,
 )
 from nimctl.reporter import Reporter
+from nimctl.secret_fingerprint import changed_secrets
 from nimctl.settings import LoadedSettings, Settings
 from nimctl.spec import ContainerSpec, build_spec, with_host_port
 from nimctl.validation import shm_warning
@@ -160,6 +161,8 @@ def _up_locked(
     desired = Desired(spec.name, spec.config_hash, image_id, spec.profile)
     plan = reconcile(desired, observed, force_recreate=options.force_recreate)
     report.step(f"{spec.name}: {plan.action.value} ({plan.reason})")
+    if existing is not None and plan.action in (Action.NOOP, Action.START):
+        _say_changed_secrets(existing, spec, report)
 
     container_id: str | None = None
     via = engine.kind.via
@@ -191,6 +194,18 @@ def _up_locked(
         if options.smoke != "none":
             result.smoke = _smoke(spec, settings, options, report, local_url)
     return result
+
+
+def _say_changed_secrets(existing: ContainerInfo, spec: ContainerSpec, report: Reporter) -> None:
+    """A kept container keeps the secrets it was started with: say when the ones given now differ
+    (compared as salted fingerprints, never as the values; neither is ever printed)."""
+    changed = changed_secrets(spec.secret_env, existing.secret_fingerprints)
+    if changed:
+        names = " and ".join(changed)
+        report.warn(
+            f"{names} differs from the one {spec.name} was started with, and the container keeps its old one; "
+            "rerun with --force-recreate to start it with the new one"
+        )
 
 
 def _auto_port(existing: ContainerInfo | None, host: str) -> int:

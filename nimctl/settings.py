@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, AliasGenerator, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, AliasGenerator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from nimctl import validation
@@ -29,7 +29,7 @@ from nimctl.domain import (
     host_url,
     parse_size,
 )
-from nimctl.env_names import ENV_PREFIX, NVIDIA_ENV_NAMES, env_names
+from nimctl.env_names import ENV_PREFIX, NVIDIA_ENV_NAMES, SECRET_ENV_NAMES, env_names
 from nimctl.errors import ConfigError
 from nimctl.options import COMMAND_SETTINGS, settings_flags
 from nimctl.settings_sources import (
@@ -42,6 +42,7 @@ from nimctl.settings_sources import (
 )
 
 DEFAULT_PROFILE = "mistral-small-4-119b-2603"
+SECRET_HINT = "export {key} in the environment nimctl runs in (it reaches the container as a secret, never printed)"
 
 
 class Settings(BaseSettings):
@@ -172,6 +173,10 @@ class Settings(BaseSettings):
         for key in value:
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
                 raise ValueError(f"{key!r} is not an environment variable name")
+            if key.upper() in SECRET_ENV_NAMES:  # secrets arrive one way: nimctl's own environment
+                raise ValueError(
+                    f"{key} is a secret, not taken from the env table: {SECRET_HINT.format(key=key.upper())}"
+                )
         return {key: str(val) for key, val in value.items()}
 
     @field_validator("cache_dir", "log_dir", mode="before")
@@ -186,16 +191,6 @@ class Settings(BaseSettings):
     def _absolute_path(cls, value: Path) -> Path:
         # `~` expanded, relative to the current directory; load_settings then checks the filesystem
         return validation.absolute_path(value)
-
-    @model_validator(mode="after")
-    def _key_travels_as_secret(self) -> Settings:
-        # NGC_API_KEY given through the env table (--env, or a profile's placeholder as in
-        # sim.toml) is the key: it moves to the secret field so nothing prints it.
-        if "NGC_API_KEY" in self.env:
-            value = self.env.pop("NGC_API_KEY")
-            if self.ngc_api_key is None:
-                self.ngc_api_key = SecretStr(value)
-        return self
 
     @property
     def image_reference(self) -> str:
@@ -425,15 +420,21 @@ def _current_docker_context(environ: Mapping[str, str]) -> str | None:
 def _config_error(exc: ValidationError, sources: Mapping[str, str]) -> ConfigError:
     first = exc.errors(include_url=False, include_input=False)[0]
     field = str(first["loc"][0]) if first["loc"] else "settings"  # the sources key values by field name
-    return _invalid(field, first["msg"].removeprefix("Value error, "), sources)
+    reason = first["msg"].removeprefix("Value error, ")
+    secret, sep, hint = reason.partition(" is a secret, not taken from the env table: ")
+    if sep:  # the hint says where a secret goes
+        return _invalid(
+            field, f"{secret} is a secret: not taken from --env, NIMCTL_ENV or a profile's [env]", sources, hint
+        )
+    return _invalid(field, reason, sources)
 
 
-def _invalid(field: str, reason: str, sources: Mapping[str, str]) -> ConfigError:
+def _invalid(field: str, reason: str, sources: Mapping[str, str], hint: str | None = None) -> ConfigError:
     source = sources.get(field, "")
     where = f" (from {source})" if source and source != DEFAULT_SOURCE else ""
     return ConfigError(
         f"invalid setting {field}{where}: {reason}",
-        hint="see `nimctl config show` and the settings table in the README",
+        hint=hint or "see `nimctl config show` and the settings table in the README",
     )
 
 

@@ -38,7 +38,7 @@ class NimctlGroup(TyperGroup):
         except click_exceptions.ClickException as error:
             report_error(usage_error(error))
             result = int(ExitCode.USAGE)
-        except click_exceptions.Abort:  # end of input at a prompt
+        except typer.Abort:  # end of input at a prompt
             report_error(NimctlError("interrupted"))
             result = int(ExitCode.INTERRUPTED)
         if not standalone_mode:
