@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.markup import escape
+from rich.text import Text
 
 
 class Reporter:
@@ -16,10 +16,10 @@ class Reporter:
         self.console = console
 
     def step(self, text: str) -> None:
-        self.console.print(f"[bold cyan]•[/] {escape(text)}", highlight=False)
+        self.console.print(Text.assemble(("•", "bold cyan"), " ", text), highlight=False)
 
     def warn(self, text: str) -> None:
-        self.console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False)
+        self.console.print(Text.assemble(("warning:", "yellow"), " ", text), highlight=False)
 
     def phase(self, name: str, phase: str) -> None:
-        self.console.print(f"[bold cyan]•[/] {escape(name)}: {escape(phase)}", highlight=False)
+        self.console.print(Text.assemble(("•", "bold cyan"), f" {name}: {phase}"), highlight=False)

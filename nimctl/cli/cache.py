@@ -22,7 +22,7 @@ def prefetch(
     json_output: Json = False,
 ) -> None:
     """Run the image's `download-to-cache` into the cache dir, so a later `up` starts without downloading."""
-    from rich.markup import escape
+    from rich.text import Text
 
     from nimctl.cache import human_size, list_cache
     from nimctl.cli.output import console, emit_json
@@ -46,13 +46,15 @@ def prefetch(
     )
     if not engine.kind.is_local:  # a remote engine's cache is on its host: not listed from here
         where = f"{loaded.settings.cache_dir} on the engine's host ({engine.kind.describe()})"
-        out.print(f"[bold green]prefetched[/] into {escape(where)}", highlight=False)
+        out.print(Text.assemble(("prefetched", "bold green"), f" into {where}"), highlight=False)
         if json_output:
             emit_json({"path": str(loaded.settings.cache_dir), "engine": engine.kind.describe(), "local": False})
         return
     listing = list_cache(loaded.settings.cache_dir)
     out.print(
-        f"[bold green]prefetched[/] into {escape(str(listing.path))}: {human_size(listing.total_bytes)} in the cache",
+        Text.assemble(
+            ("prefetched", "bold green"), f" into {listing.path}: {human_size(listing.total_bytes)} in the cache"
+        ),
         highlight=False,
     )
     if json_output:

@@ -9,7 +9,7 @@ from nimctl.errors import PreflightFailed
 @opt.uses_settings("doctor")
 def doctor(options: opt.SettingValues, json_output: opt.Json = False) -> None:
     """Check the machine before `up`: engine, GPU support, NGC key, cache dir, port, disk, GPUs held by other NIMs."""
-    from rich.markup import escape
+    from rich.text import Text
 
     from nimctl.cli.output import console, emit_json
     from nimctl.engine import connect
@@ -39,7 +39,9 @@ def doctor(options: opt.SettingValues, json_output: opt.Json = False) -> None:
     out = console()
     marks = {"pass": "[green]pass[/]", "fail": "[red]FAIL[/]", "warn": "[yellow]warn[/]", "skip": "[dim]skip[/]"}
     for check in checks:
-        out.print(f"{marks[check.status]}  {check.name:<14} {escape(check.detail)}", highlight=False)
+        out.print(
+            Text.assemble(Text.from_markup(marks[check.status]), f"  {check.name:<14} {check.detail}"), highlight=False
+        )
         if check.hint and check.status in ("fail", "warn"):
             out.print(f"      hint: {check.hint}", highlight=False, markup=False)
     failed = [check for check in checks if check.status == FAIL]

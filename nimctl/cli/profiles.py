@@ -8,7 +8,6 @@ from nimctl.cli import options as opt
 @opt.uses_settings("profiles")
 def profiles(options: opt.SettingValues, verbose: opt.Verbose = False, json_output: opt.Json = False) -> None:
     """List the model profiles the image offers and which of them can run on the GPUs it is given."""
-    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
@@ -27,7 +26,7 @@ def profiles(options: opt.SettingValues, verbose: opt.Verbose = False, json_outp
     for kind, title in (("free", "free GPUs"), ("busy", "busy GPUs")):
         gpus_seen = listing.gpus[kind]
         names = ", ".join(f"({gpu['index']}) {gpu['name']}" for gpu in gpus_seen) or "none"
-        out.print(f"[bold]{title}:[/] {escape(names)}", highlight=False)
+        out.print(Text.assemble((f"{title}:", "bold"), f" {names}"), highlight=False)
     table = Table(title=Text(f"model profiles of {loaded.settings.image_reference}"), title_justify="left")
     for column in ("id", "name", "runnable", "lora", "low memory", "GB/GPU", "section"):
         table.add_column(column, overflow="fold")

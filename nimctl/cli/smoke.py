@@ -54,7 +54,7 @@ def smoke(
     ] = None,
 ) -> None:
     """Run smoke checks against a running NIM; exit 7 if any fails."""
-    from rich.markup import escape
+    from rich.text import Text
 
     from nimctl.api import smoke as run_smoke
     from nimctl.cli.output import console, emit_json
@@ -67,7 +67,7 @@ def smoke(
     with err.status("smoke checks…") as status:
 
         def show_progress(check: str) -> None:
-            status.update(f"smoke check [bold]{escape(check)}[/]…")
+            status.update(Text.assemble("smoke check ", (check, "bold"), "…"))
 
         report = run_smoke(
             url,
