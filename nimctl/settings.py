@@ -162,6 +162,11 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a port (1-65535, or auto)")
         return port
 
+    @field_validator("host")
+    @classmethod
+    def _check_host(cls, value: str) -> str:
+        return validation.host_address(value)
+
     @field_validator("user")
     @classmethod
     def _check_user(cls, value: str | None) -> str | None:
@@ -263,7 +268,14 @@ def load_profile(name_or_path: str) -> Profile:
     """A profile name from configs/ or a path to a TOML file; unknown keys are an error."""
     looks_like_path = name_or_path.endswith(".toml") or os.sep in name_or_path
     path = Path(name_or_path).expanduser() if looks_like_path else configs_dir() / f"{name_or_path}.toml"
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except (OSError, ValueError) as exc:  # a name too long for the filesystem, a NUL byte
+        raise ConfigError(
+            f"profile {validation.shown(name_or_path)} cannot be looked up: {getattr(exc, 'strerror', None) or exc}",
+            hint=f"use one of: {', '.join(available_profiles())}, or a path to a .toml file",
+        ) from None
+    if not exists:
         raise ConfigError(
             f"profile {name_or_path!r} not found ({path})",
             hint=f"use one of: {', '.join(available_profiles())}, or a path to a .toml file",
@@ -464,9 +476,22 @@ def checked_report_file(path: str | Path, option: str = "--junit-xml") -> Path:
     is no directory itself; else exit 2 before anything starts."""
     path = Path(path).expanduser()
     parent = path.parent if str(path.parent) else Path(".")
-    if str(path) in ("", ".") or path.is_dir():
-        raise ConfigError(f"invalid {option}: {str(path)!r} is a directory", hint="give a file name, e.g. report.xml")
-    if not parent.is_dir():
+    try:
+        is_dir, parent_is_dir = str(path) in ("", ".") or path.is_dir(), parent.is_dir()
+        if not is_dir and parent_is_dir:
+            os.stat(path)  # a name the filesystem refuses (too long) fails here, not after the checks ran
+    except FileNotFoundError:
+        pass  # the file is written later
+    except (OSError, ValueError) as exc:  # too long, a NUL byte
+        raise ConfigError(
+            f"invalid {option}: {validation.shown(str(path))}: {getattr(exc, 'strerror', None) or exc}",
+            hint="give a writable file name, e.g. report.xml",
+        ) from None
+    if is_dir:
+        raise ConfigError(
+            f"invalid {option}: {validation.shown(str(path))} is a directory", hint="give a file name, e.g. report.xml"
+        )
+    if not parent_is_dir:
         raise ConfigError(
             f"invalid {option}: directory {str(parent)!r} does not exist",
             hint=f"create it first (mkdir -p {parent}), or write the report elsewhere",

@@ -339,6 +339,20 @@ def _nearest_existing(path: Path) -> Path:
 # --- URLs --------------------------------------------------------------------------------------
 
 
+def host_address(value: str) -> str:
+    """The address a port is published on: an IPv4 or IPv6 literal (`[::1]` brackets allowed; the
+    engine takes no host names), or "" (every interface, as the engine reads it)."""
+    import ipaddress
+
+    text = value.strip()
+    if not text:
+        return text
+    try:
+        return str(ipaddress.ip_address(text[1:-1] if text.startswith("[") and text.endswith("]") else text))
+    except ValueError:
+        raise ValueError(f"{shown(value)} is not an IP address to publish on (e.g. 127.0.0.1, 0.0.0.0, ::1)") from None
+
+
 def http_url(value: str) -> str:
     """An http(s) URL with a host and, if given, a port in 1..65535 (e.g. http://127.0.0.1:8000)."""
     example = "e.g. http://127.0.0.1:8000"
