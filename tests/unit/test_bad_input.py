@@ -425,3 +425,30 @@ def test_doctors_gpu_lines_stay_short_and_it_takes_share_gpus() -> None:
     assert len(overlap(GpuRequest.parse(",".join(f"GPU-{i}" for i in range(500))), GpuRequest.parse("all"))) < 120
     help_text = run("doctor", "--help").stdout
     assert "--share-gpus" in help_text
+
+
+# --- found by the fuzz test (test_cli_fuzz.py) ---------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["\x80", "example.com", "localhost", "1.2.3", "[::1"])
+def test_a_host_that_is_no_ip_address_is_exit_2(cli_env: Path, host: str) -> None:
+    result = run("up", "--profile", "sim", "--host", host)
+    assert result.exit_code == 2 and "is not an IP address to publish on" in result.stderr
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0", "::1", "[::1]", ""])
+def test_ip_addresses_are_hosts(host: str) -> None:
+    from nimctl.validation import host_address
+
+    assert host_address(host) in ("127.0.0.1", "0.0.0.0", "::1", "")
+
+
+@pytest.mark.parametrize("args", [["up", "--profile", "x" * 300], ["up", "--profile", "a\x00b.toml"]])
+def test_a_profile_name_the_filesystem_refuses_is_exit_2(cli_env: Path, args: list[str]) -> None:
+    result = run(*args)
+    assert result.exit_code == 2 and result.stderr.startswith("error: profile ")
+
+
+def test_a_junit_file_name_the_filesystem_refuses_is_exit_2(cli_env: Path) -> None:
+    result = run("up", "--profile", "sim", "--junit-xml", "y" * 300)
+    assert result.exit_code == 2 and "invalid --junit-xml" in result.stderr
