@@ -162,6 +162,11 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a port (1-65535, or auto)")
         return port
 
+    @field_validator("engine_url")
+    @classmethod
+    def _check_engine_url(cls, value: str | None) -> str | None:
+        return None if value is None else validation.engine_url(value)
+
     @field_validator("host")
     @classmethod
     def _check_host(cls, value: str) -> str:

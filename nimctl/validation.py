@@ -353,6 +353,31 @@ def host_address(value: str) -> str:
         raise ValueError(f"{shown(value)} is not an IP address to publish on (e.g. 127.0.0.1, 0.0.0.0, ::1)") from None
 
 
+ENGINE_SCHEMES = ("unix", "ssh", "tcp", "npipe", "fd", "http", "https")
+
+
+def engine_url(value: str) -> str:
+    """An engine API URL as docker takes one: `unix:///path` (or the path alone), `ssh://[user@]host[:port]`,
+    `tcp://host:port`, `npipe://...`; one that would not even parse is refused here, not deep in docker-py."""
+    text = value.strip()
+    rule = "unix:///path/to/socket, ssh://user@host, tcp://host:2376"
+    if text.startswith("/"):
+        return text
+    scheme, sep, _ = text.partition("://")
+    if not sep or scheme.lower() not in ENGINE_SCHEMES:
+        raise ValueError(f"{shown(value)} is not an engine URL ({rule})")
+    if any(ord(ch) < 33 or ord(ch) > 126 for ch in text):
+        raise ValueError(f"{shown(value)} is not an engine URL: spaces, control or non-ASCII characters ({rule})")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises on a port that is no number
+    except ValueError as exc:
+        raise ValueError(f"{shown(value)} is not an engine URL: {exc} ({rule})") from None
+    if scheme.lower() in ("ssh", "tcp", "http", "https") and not parts.hostname:
+        raise ValueError(f"{shown(value)} is not an engine URL: no host ({rule})")
+    return text
+
+
 def http_url(value: str) -> str:
     """An http(s) URL with a host and, if given, a port in 1..65535 (e.g. http://127.0.0.1:8000)."""
     example = "e.g. http://127.0.0.1:8000"

@@ -452,3 +452,9 @@ def test_a_profile_name_the_filesystem_refuses_is_exit_2(cli_env: Path, args: li
 def test_a_junit_file_name_the_filesystem_refuses_is_exit_2(cli_env: Path) -> None:
     result = run("up", "--profile", "sim", "--junit-xml", "y" * 300)
     assert result.exit_code == 2 and "invalid --junit-xml" in result.stderr
+
+
+@pytest.mark.parametrize("url", ["[$£", "R:\x06", "nope", "tcp://", "ssh://h:port", "unix:// x"])
+def test_an_engine_url_that_does_not_parse_is_exit_2_before_any_engine_call(cli_env: Path, url: str) -> None:
+    result = run("status", "--engine-url", url)
+    assert result.exit_code == 2 and "invalid setting engine_url (from flag)" in result.stderr

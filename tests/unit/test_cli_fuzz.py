@@ -151,10 +151,12 @@ def isolated(sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     import nimctl.api
     import nimctl.deploy
     import nimctl.engine
+    import nimctl.tasks
 
     monkeypatch.setattr(nimctl.engine, "connect", refused)
     monkeypatch.setattr(nimctl.api, "connect", refused)
     monkeypatch.setattr(nimctl.deploy, "connect_engine", refused)
+    monkeypatch.setattr(nimctl.tasks, "connect_engine", refused)
     return calls
 
 
