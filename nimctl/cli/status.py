@@ -73,7 +73,8 @@ def render(rows: list[dict[str, Any]], name: str | None) -> Any:
         return rich_text.Text("no nimctl containers" + (f" named {name!r}" if name else ""))
     table = rich_table.Table(box=None, pad_edge=False)
     for column in COLUMNS:
-        table.add_column(column)
+        # a name is never cut short (a crowded engine's table folds the other cells instead)
+        table.add_column(column, no_wrap=column == "name", overflow="fold")
     for row in rows:
         state = row["state"] + (f" ({row['exit_code']})" if row["exit_code"] is not None else "")
         text = rich_text.Text  # names, labels and what a NIM reports are text, never markup

@@ -458,3 +458,15 @@ def test_a_junit_file_name_the_filesystem_refuses_is_exit_2(cli_env: Path) -> No
 def test_an_engine_url_that_does_not_parse_is_exit_2_before_any_engine_call(cli_env: Path, url: str) -> None:
     result = run("status", "--engine-url", url)
     assert result.exit_code == 2 and "invalid setting engine_url (from flag)" in result.stderr
+
+
+def test_a_crowded_status_table_never_cuts_a_name_short() -> None:
+    from nimctl.cli.status import render
+
+    long = "nimctl-it-choice-docker-2850ef0a-679a73"
+    row = {"name": long, "profile": "profile-" + "x" * 60, "state": "running", "exit_code": None, "live": True,
+           "ready": True, "url": "http://127.0.0.1:41183", "via": None, "gpus": "all", "version": "1.7.0-variant",
+           "model_profile": "vllm-bf16-tp1-pp1", "metrics": None, "uptime_s": 1.0}  # fmt: skip
+    out = Console(file=io.StringIO(), width=120, force_terminal=False, no_color=True)
+    out.print(render([row] * 3, None))
+    assert out.file.getvalue().count(long) == 3
