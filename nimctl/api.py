@@ -35,7 +35,7 @@ from nimctl.engine import connect
 from nimctl.errors import ConfigError
 from nimctl.inventory import status as inventory_status
 from nimctl.reporter import Reporter
-from nimctl.settings import checked_url
+from nimctl.settings import checked_report_file, checked_url
 from nimctl.settings import load_options as load
 from nimctl.targets import reach_endpoint, target_name
 
@@ -47,7 +47,7 @@ else:
 
 __all__ = ["down", "load", "reach", "smoke", "status", "up"]
 
-SmokeSuite = Literal["quick", "full", "none"]
+SmokeSuite = Literal["quick", "full", "all", "none"]  # all: an alias of full
 PullPolicy = Literal["always", "missing", "never"]
 
 
@@ -90,6 +90,8 @@ def up(
     `settings` reaches any other setting by its name (README "Settings"); a named keyword wins.
     `junit_xml` also writes the smoke suite's report there (a smoke suite must run).
     """
+    if junit_xml is not None:
+        junit_xml = checked_report_file(junit_xml)  # into a missing directory: exit 2 before anything starts
     loaded = load("up", locals(), environ=environ, settings=settings)
     if junit_xml is not None and loaded.settings.smoke == "none":
         raise ConfigError("a JUnit report needs a smoke suite, and smoke is 'none'", hint="use --smoke quick or full")
@@ -172,7 +174,7 @@ def smoke(
     *,
     name: str | None = None,
     model: str | None = None,
-    checks: str = "all",
+    checks: str = "full",
     max_images: int | None = None,
     image_url: str | None = None,
     timeout: float = 30.0,
@@ -202,8 +204,11 @@ def smoke(
     capabilities: tuple[str, ...] | None = None  # with --url: none known, refusals for a missing one skip
     with contextlib.ExitStack() as stack:
         if url is None:
-            engine = connect(load("smoke", locals(), environ=environ), environ=environ)
-            endpoint = stack.enter_context(reach_endpoint(engine, name))  # a tunnel when the engine is remote
+            loaded = load("smoke", locals(), environ=environ)
+            engine = connect(loaded, environ=environ)
+            # a tunnel when the engine is remote; with a profile, its container whatever its name
+            scope = loaded.profile.name if profile is not None else None
+            endpoint = stack.enter_context(reach_endpoint(engine, name, profile=scope))
             url = endpoint.url
             expected = endpoint.model or None  # what it was started expecting; the checks use what it serves
             capabilities = endpoint.capabilities

@@ -7,14 +7,16 @@ reader of nimctl's labels (spec.py writes them); the CLI asks it for `url`, `mod
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
 from nimctl.domain import DEFAULT_MAX_IMAGES, DEFAULT_READINESS_PATH, GpuRequest
+from nimctl.env_names import SECRET_ENV_NAMES
 from nimctl.plan import Observed
 from nimctl.restart import RestartPolicy
+from nimctl.secret_fingerprint import fingerprints
 from nimctl.spec import (
     LABEL_CAPABILITIES,
     LABEL_CONFIG_HASH,
@@ -56,7 +58,9 @@ class ContainerInfo:
     image_id: str
     labels: dict[str, str]
     started_at: datetime | None
-    env: dict[str, str]  # without the NGC key
+    env: dict[str, str]  # without the NGC key (or any other secret)
+    # the secrets it was started with, as this process's salted fingerprints (secret_fingerprint)
+    secret_fingerprints: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     restart_count: int = 0  # how often the engine restarted it (its restart policy)
     restart_policy: RestartPolicy = RestartPolicy()
     last_exit_code: int | None = None  # State.ExitCode even while it runs again (0 once docker restarts it)
@@ -65,8 +69,9 @@ class ContainerInfo:
     def from_inspect(cls, attrs: dict[str, Any]) -> ContainerInfo:
         state = attrs.get("State", {})
         config = attrs.get("Config", {})
-        env = dict(item.partition("=")[::2] for item in config.get("Env") or [])
-        env.pop(NGC_KEY_ENV, None)  # never carried around, even in memory
+        plain_env = dict(item.partition("=")[::2] for item in config.get("Env") or [])
+        # the secrets are never carried around, even in memory: only their salted fingerprints
+        secrets = {name: plain_env.pop(name) for name in {NGC_KEY_ENV, *SECRET_ENV_NAMES} if name in plain_env}
         finished = state.get("Status") in ("exited", "dead")
         return cls(
             id=attrs["Id"],
@@ -77,7 +82,8 @@ class ContainerInfo:
             image_id=attrs.get("Image", ""),
             labels=config.get("Labels") or {},
             started_at=parse_time(state.get("StartedAt")),
-            env=env,
+            env=plain_env,
+            secret_fingerprints=fingerprints(secrets),
             restart_count=int(attrs.get("RestartCount") or 0),
             restart_policy=RestartPolicy.from_engine((attrs.get("HostConfig") or {}).get("RestartPolicy")),
             last_exit_code=state.get("ExitCode"),

@@ -36,6 +36,7 @@ from nimctl.errors import (
 from nimctl.gpu_share import refuse_shared_gpus
 from nimctl.images import ensure_image
 from nimctl.locking import deployment_lock
+from nimctl.nim_probe import served_model
 from nimctl.plan import Action, Desired, Plan, conflict, conflict_hint, reconcile
 from nimctl.preflight import FAIL, WARN, ensure_cache_dir, pick_free_port, port_is_free, run_checks
 from nimctl.readiness import (
@@ -47,6 +48,7 @@ from nimctl.readiness import (
     wait_until_ready,
 )
 from nimctl.reporter import Reporter
+from nimctl.secret_fingerprint import changed_secrets
 from nimctl.settings import LoadedSettings, Settings
 from nimctl.spec import ContainerSpec, build_spec, expected_model, with_host_port
 from nimctl.validation import shm_warning
@@ -160,6 +162,8 @@ def _up_locked(
     desired = Desired(spec.name, spec.config_hash, image_id, spec.profile)
     plan = reconcile(desired, observed, force_recreate=options.force_recreate)
     report.step(f"{spec.name}: {plan.action.value} ({plan.reason})")
+    if existing is not None and plan.action in (Action.NOOP, Action.START):
+        _say_changed_secrets(existing, spec, report)
 
     container_id: str | None = None
     via = engine.kind.via
@@ -196,9 +200,19 @@ def _up_locked(
 def _served_model(url: str) -> str | None:
     """The model id the ready NIM reports on /v1/models (its served name); never taken from a profile.
     None if it lists none (the smoke `models` check, when it runs, says why)."""
-    from nimctl.nim_probe import served_model
-
     return served_model(url, 10.0)
+
+
+def _say_changed_secrets(existing: ContainerInfo, spec: ContainerSpec, report: Reporter) -> None:
+    """A kept container keeps the secrets it was started with: say when the ones given now differ
+    (compared as salted fingerprints, never as the values; neither is ever printed)."""
+    changed = changed_secrets(spec.secret_env, existing.secret_fingerprints)
+    if changed:
+        names = " and ".join(changed)
+        report.warn(
+            f"{names} differs from the one {spec.name} was started with, and the container keeps its old one; "
+            "rerun with --force-recreate to start it with the new one"
+        )
 
 
 def _auto_port(existing: ContainerInfo | None, host: str) -> int:

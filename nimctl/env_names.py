@@ -23,6 +23,10 @@ NVIDIA_ENV_NAMES: dict[str, tuple[str, ...]] = {
     "hf_token": ("HF_TOKEN",),
 }
 
+# Secrets reach the container one way only: from nimctl's own environment (NGC_API_KEY; HF_TOKEN
+# once it is a setting), never from the env table (`--env`, NIMCTL_ENV, a profile's [env]).
+SECRET_ENV_NAMES: tuple[str, ...] = ("NGC_API_KEY", "HF_TOKEN")
+
 NVIDIA_VARIABLES: tuple[str, ...] = tuple(name for names in NVIDIA_ENV_NAMES.values() for name in names)
 
 

@@ -107,6 +107,11 @@ class PreflightFailed(NimctlError):
     exit_code = ExitCode.PREFLIGHT_FAILED
 
 
+class GpuRefused(PreflightFailed):
+    """The engine refused the GPU request itself (no GPU driver, an unknown CDI device, no such
+    runtime, no nvidia-smi put in): the only engine refusal the GPU check reports as a GPU problem."""
+
+
 class Busy(NimctlError):
     exit_code = ExitCode.BUSY
 

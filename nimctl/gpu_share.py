@@ -33,12 +33,44 @@ def overlap(first: GpuRequest, second: GpuRequest) -> str | None:
     if not (first.wanted and second.wanted):
         return None
     mine, theirs = claimed_devices(first), claimed_devices(second)
+    if mine is ALL and theirs is ALL:
+        return "all GPUs"
     if mine is ALL or theirs is ALL:
-        return "all GPUs" if mine is ALL and theirs is ALL else "GPUs " + ",".join(sorted(mine or theirs or ()))
-    common = sorted(mine & theirs, key=lambda device: (len(device), device))  # 2 before 10
+        return "GPUs " + device_list(mine or theirs or ())
+    common = mine & theirs
     if not common:
         return None
-    return ("GPU " if len(common) == 1 else "GPUs ") + ",".join(common)
+    return ("GPU " if len(common) == 1 else "GPUs ") + device_list(common)
+
+
+MAX_LISTED = 8  # device ids a message names before it counts the rest: `doctor --gpus 999` stays one short line
+
+
+def device_list(devices: Iterable[str]) -> str:
+    """Device ids in words, short whatever their number: runs of indices as ranges (`0-998`), at most
+    MAX_LISTED parts, then how many more (`GPU-a,GPU-b,... and 4 more`)."""
+    ordered = sorted(devices, key=lambda device: (len(device), device))  # 2 before 10
+    parts: list[str] = []
+    run: list[int] = []
+
+    def close_run() -> None:
+        if run:
+            parts.append(
+                str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}" if len(run) > 2 else f"{run[0]},{run[1]}"
+            )
+            run.clear()
+
+    for device in ordered:
+        if device.isdigit() and len(device) < 10:
+            if run and int(device) != run[-1] + 1:
+                close_run()
+            run.append(int(device))
+        else:
+            close_run()
+            parts.append(device)
+    close_run()
+    shown = ",".join(parts[:MAX_LISTED])
+    return shown if len(parts) <= MAX_LISTED else f"{shown},... and {len(parts) - MAX_LISTED} more"
 
 
 @dataclass(frozen=True)

@@ -133,19 +133,9 @@ def post_json(url: str, path: str, payload: dict[str, Any], timeout: float) -> t
         conn.close()
 
 
-def served_model(url: str, fallback: str | None, timeout: float) -> str | None:
-    """The first model id /v1/models lists, else `fallback` (the name the container was started with)."""
-    data = _json(*fetch(url, "/v1/models", timeout)).get("data")
-    if isinstance(data, list):
-        for entry in data:
-            if isinstance(entry, dict) and entry.get("id"):
-                return str(entry["id"])
-    return fallback
-
-
 def serves(url: str, model: str | None, timeout: float = DEEP_DEADLINE) -> bool:
     """Does the NIM answer a one-token chat completion of its served model (200 with a choice)?"""
-    name = served_model(url, model, timeout)
+    name = served_model(url, timeout) or model
     if not name:
         return False
     ask = {"model": name, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1, "stream": False}

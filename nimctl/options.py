@@ -108,7 +108,8 @@ SETTING_OPTIONS: dict[str, SettingOption] = {
         ),
         _option("runtime", "Container runtime ('' for the engine's default)."),
         _option("shm_size", "Shared memory, e.g. 32GB."),
-        _option("cache_dir", "Host model cache (never deleted).", Path, str | Path),
+        # str, not Path: typer turns "" into "." for a Path; the settings refuse ""
+        _option("cache_dir", "Host model cache (never deleted).", str, str | Path),
         _option("max_images", "NIM_MAX_IMAGES_PER_PROMPT for the NIM.", int, setting="max_images_per_prompt"),
         _option(
             "env",
@@ -135,7 +136,12 @@ SETTING_OPTIONS: dict[str, SettingOption] = {
             "default DOCKER_HOST, else the local Docker socket.",
         ),
         _option("timeout", "Seconds to wait for readiness (default 1800: a first start downloads ~100 GB).", float),
-        _option("smoke", "Smoke suite once ready: quick | full | none.", str, Literal["quick", "full", "none"]),
+        _option(
+            "smoke",
+            "Smoke suite once ready: quick | full (alias all) | none.",
+            str,
+            Literal["quick", "full", "all", "none"],
+        ),
         _option(
             "restart",
             "Restart policy: no | on-failure[:N] | unless-stopped | always (default no; see docs/runbook.md).",
@@ -183,6 +189,7 @@ COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
         "port",
         "host",
         "gpus",
+        "share_gpus",
         "runtime",
         "cache_dir",
         "image",

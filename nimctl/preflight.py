@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from nimctl.engine.port import EnginePort
-from nimctl.errors import EngineUnreachable, NimctlError
+from nimctl.errors import EngineUnreachable, GpuRefused
 from nimctl.gpu_share import SHARE_HINT, describe_holders, holders
 from nimctl.settings import Settings
 from nimctl.spec import build_spec, registry_of
@@ -116,7 +116,8 @@ def _gpu_verdict(code: int, output: str, where: str, hint: str) -> Check:
         listed = ", ".join(f"{count} × {name}" for name, count in names.items())
         return Check("gpu support", PASS, f"{len(gpus)} GPU(s) {where}: {listed}")
     last = next((line for line in reversed(output.strip().splitlines()) if line.strip()), "no output")
-    return Check("gpu support", FAIL, f"no GPU {where} (nvidia-smi exit {code}: {last.strip()})", hint)
+    last = last.strip() if len(last.strip()) <= 200 else last.strip()[:200] + "…"  # one short line
+    return Check("gpu support", FAIL, f"no GPU {where} (nvidia-smi exit {code}: {last})", hint)
 
 
 def _gpus_in_container_with_evidence(
@@ -144,10 +145,12 @@ def _gpus_in_container(settings: Settings, engine: EnginePort) -> Check:
     where = f"in a throwaway container of {spec.image} ({engine.kind.name})"
     try:
         code, output = engine.list_gpus(spec)
-    except NimctlError as exc:  # e.g. no GPU device driver, an unknown CDI device, no nvidia-smi put in
+    except GpuRefused as exc:  # e.g. no GPU device driver, an unknown CDI device, no nvidia-smi put in
         if exc.message.startswith("the NVIDIA Container Toolkit"):  # the engine took the request: the toolkit did not
             return Check("gpu support", FAIL, exc.message, exc.hint or _toolkit_hint(engine))
         return Check("gpu support", FAIL, f"the engine refused the GPU request: {exc.message}", _toolkit_hint(engine))
+    # Any other engine error (a name or value it refuses, the engine gone) propagates with its own
+    # message and exit code: it is not a GPU problem.
     return _gpu_verdict(code, output, where, _toolkit_hint(engine))
 
 

@@ -156,8 +156,9 @@ class PullDisplay:
         self._progress: Any = None
         if self._live:
             self._progress = rich_progress.Progress(
-                rich_progress.TextColumn("[bold]{task.fields[layer]}"),
-                rich_progress.TextColumn("{task.fields[status]:<18}"),
+                # the engine's words are text: markup=False
+                rich_progress.TextColumn("{task.fields[layer]}", style="bold", markup=False),
+                rich_progress.TextColumn("{task.fields[status]:<18}", markup=False),
                 rich_progress.BarColumn(),
                 rich_progress.DownloadColumn(),
                 console=console,
@@ -165,7 +166,7 @@ class PullDisplay:
             )
 
     def __enter__(self) -> PullDisplay:
-        self._console.print(f"pulling {self._image}", highlight=False)
+        self._console.print(f"pulling {self._image}", highlight=False, markup=False)
         if self._progress is not None:
             self._progress.start()
         return self
@@ -179,6 +180,7 @@ class PullDisplay:
                 f"pulled {self._image}: {self.board.finished_layers} of {len(self.board.layers)} layers "
                 f"done ({total / 1e6:.0f} MB known)",
                 highlight=False,
+                markup=False,
             )
 
     def __call__(self, event: dict[str, Any]) -> None:
@@ -188,7 +190,7 @@ class PullDisplay:
         if self._progress is None:
             if self._shown_status.get(layer.id) != layer.status:
                 self._shown_status[layer.id] = layer.status
-                self._console.print(f"  {layer.id[:12]} {layer.status}", highlight=False)
+                self._console.print(f"  {layer.id[:12]} {layer.status}", highlight=False, markup=False)
             return
         task = self._tasks.get(layer.id)
         if task is None:

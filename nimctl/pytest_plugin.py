@@ -307,7 +307,7 @@ def nim(request: pytest.FixtureRequest, nim_settings: Mapping[str, Any]) -> Iter
                 api.down(name, timeout=settings.stop_timeout, engine_url=settings.engine_url)
                 state.started = False
                 if console is not None:
-                    console.print(f"• {name}: removed (this test run started it; the model cache stays)")
+                    console.print(f"• {name}: removed (this test run started it; the model cache stays)", markup=False)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, AliasGenerator, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, AliasGenerator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from nimctl import restart as restart_policy
@@ -30,7 +30,7 @@ from nimctl.domain import (
     host_url,
     parse_size,
 )
-from nimctl.env_names import ENV_PREFIX, NVIDIA_ENV_NAMES, env_names
+from nimctl.env_names import ENV_PREFIX, NVIDIA_ENV_NAMES, SECRET_ENV_NAMES, env_names
 from nimctl.errors import ConfigError
 from nimctl.options import COMMAND_SETTINGS, settings_flags
 from nimctl.settings_sources import (
@@ -43,6 +43,7 @@ from nimctl.settings_sources import (
 )
 
 DEFAULT_PROFILE = "mistral-small-4-119b-2603"
+SECRET_HINT = "export {key} in the environment nimctl runs in (it reaches the container as a secret, never printed)"
 
 
 class Settings(BaseSettings):
@@ -165,6 +166,11 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a profile id or name (see `nimctl profiles`)")
         return value.strip() if value is not None else None
 
+    @field_validator("smoke", mode="before")
+    @classmethod
+    def _smoke_alias(cls, value: Any) -> Any:
+        return "full" if value == "all" else value  # one suite, two names (as `smoke --checks` takes)
+
     @field_validator("port", mode="before")
     @classmethod
     def _check_port(cls, value: Any) -> int | str:
@@ -183,6 +189,16 @@ class Settings(BaseSettings):
     def _check_restart(cls, value: str) -> str:
         return restart_policy.normalized(value)
 
+    @field_validator("engine_url")
+    @classmethod
+    def _check_engine_url(cls, value: str | None) -> str | None:
+        return None if value is None else validation.engine_url(value)
+
+    @field_validator("host")
+    @classmethod
+    def _check_host(cls, value: str) -> str:
+        return validation.host_address(value)
+
     @field_validator("user")
     @classmethod
     def _check_user(cls, value: str | None) -> str | None:
@@ -194,6 +210,10 @@ class Settings(BaseSettings):
         for key in value:
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
                 raise ValueError(f"{key!r} is not an environment variable name")
+            if key.upper() in SECRET_ENV_NAMES:  # secrets arrive one way: nimctl's own environment
+                raise ValueError(
+                    f"{key} is a secret, not taken from the env table: {SECRET_HINT.format(key=key.upper())}"
+                )
         return {key: str(val) for key, val in value.items()}
 
     @field_validator("cache_dir", "log_dir", mode="before")
@@ -227,20 +247,6 @@ class Settings(BaseSettings):
         if isinstance(value, str):  # NIMCTL_CAPABILITIES=text,tools
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
-
-    @model_validator(mode="after")
-    def _key_travels_as_secret(self) -> Settings:
-        # NGC_API_KEY given through the env table (--env, or a profile's placeholder as in
-        # sim.toml) is the key: it moves to the secret field so nothing prints it.
-        if "NGC_API_KEY" in self.env:
-            value = self.env.pop("NGC_API_KEY")
-            if self.ngc_api_key is None:
-                self.ngc_api_key = SecretStr(value)
-        if "HF_TOKEN" in self.env:
-            value = self.env.pop("HF_TOKEN")
-            if self.hf_token is None:
-                self.hf_token = SecretStr(value)
-        return self
 
     @property
     def secrets(self) -> tuple[SecretStr | None, ...]:
@@ -333,7 +339,14 @@ def load_profile(name_or_path: str) -> Profile:
     """A profile name from configs/ or a path to a TOML file; unknown keys are an error."""
     looks_like_path = name_or_path.endswith(".toml") or os.sep in name_or_path
     path = Path(name_or_path).expanduser() if looks_like_path else configs_dir() / f"{name_or_path}.toml"
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except (OSError, ValueError) as exc:  # a name too long for the filesystem, a NUL byte
+        raise ConfigError(
+            f"profile {validation.shown(name_or_path)} cannot be looked up: {getattr(exc, 'strerror', None) or exc}",
+            hint=f"use one of: {', '.join(available_profiles())}, or a path to a .toml file",
+        ) from None
+    if not exists:
         raise ConfigError(
             f"profile {name_or_path!r} not found ({path})",
             hint=f"use one of: {', '.join(available_profiles())}, or a path to a .toml file",
@@ -498,15 +511,21 @@ def _current_docker_context(environ: Mapping[str, str]) -> str | None:
 def _config_error(exc: ValidationError, sources: Mapping[str, str]) -> ConfigError:
     first = exc.errors(include_url=False, include_input=False)[0]
     field = str(first["loc"][0]) if first["loc"] else "settings"  # the sources key values by field name
-    return _invalid(field, first["msg"].removeprefix("Value error, "), sources)
+    reason = first["msg"].removeprefix("Value error, ")
+    secret, sep, hint = reason.partition(" is a secret, not taken from the env table: ")
+    if sep:  # the hint says where a secret goes
+        return _invalid(
+            field, f"{secret} is a secret: not taken from --env, NIMCTL_ENV or a profile's [env]", sources, hint
+        )
+    return _invalid(field, reason, sources)
 
 
-def _invalid(field: str, reason: str, sources: Mapping[str, str]) -> ConfigError:
+def _invalid(field: str, reason: str, sources: Mapping[str, str], hint: str | None = None) -> ConfigError:
     source = sources.get(field, "")
     where = f" (from {source})" if source and source != DEFAULT_SOURCE else ""
     return ConfigError(
         f"invalid setting {field}{where}: {reason}",
-        hint="see `nimctl config show` and the settings table in the README",
+        hint=hint or "see `nimctl config show` and the settings table in the README",
     )
 
 
@@ -529,6 +548,34 @@ def load_options(
         )
     given = {name: values.get(name) for name in COMMAND_SETTINGS[command]}
     return load_settings(extra | settings_flags(given), profile=given.get("profile"), environ=environ)
+
+
+def checked_report_file(path: str | Path, option: str = "--junit-xml") -> Path:
+    """A report file to write later (`--junit-xml`): its directory exists (it is not created), and it
+    is no directory itself; else exit 2 before anything starts."""
+    path = Path(path).expanduser()
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        is_dir, parent_is_dir = str(path) in ("", ".") or path.is_dir(), parent.is_dir()
+        if not is_dir and parent_is_dir:
+            os.stat(path)  # a name the filesystem refuses (too long) fails here, not after the checks ran
+    except FileNotFoundError:
+        pass  # the file is written later
+    except (OSError, ValueError) as exc:  # too long, a NUL byte
+        raise ConfigError(
+            f"invalid {option}: {validation.shown(str(path))}: {getattr(exc, 'strerror', None) or exc}",
+            hint="give a writable file name, e.g. report.xml",
+        ) from None
+    if is_dir:
+        raise ConfigError(
+            f"invalid {option}: {validation.shown(str(path))} is a directory", hint="give a file name, e.g. report.xml"
+        )
+    if not parent_is_dir:
+        raise ConfigError(
+            f"invalid {option}: directory {str(parent)!r} does not exist",
+            hint=f"create it first (mkdir -p {parent}), or write the report elsewhere",
+        )
+    return path
 
 
 def checked_url(url: str, option: str = "--url") -> str:

@@ -378,12 +378,17 @@ MODEL_CONFIG = "config.json"
 def local_model_directory(value: str | os.PathLike[str]) -> Path:
     """A local model for a model-free NIM: an existing directory holding config.json, symlinks followed."""
     path = absolute_path(value)
-    resolved = Path(os.path.realpath(path))
-    if not resolved.exists():
+    try:
+        resolved = Path(os.path.realpath(path))
+        exists, is_dir = resolved.exists(), resolved.is_dir()
+        has_config = is_dir and (resolved / MODEL_CONFIG).is_file()
+    except OSError as exc:  # a name the filesystem refuses (too long, ...)
+        raise ValueError(f"the model directory {shown(path)} cannot be read: {exc.strerror}") from None
+    if not exists:
         raise ValueError(f"the model directory {shown(path)} does not exist")
-    if not resolved.is_dir():
+    if not is_dir:
         raise ValueError(f"the model path {shown(path)} is a file, not a directory" + _via(path, resolved))
-    if not (resolved / MODEL_CONFIG).is_file():
+    if not has_config:
         raise ValueError(
             f"the model directory {shown(path)} holds no {MODEL_CONFIG} (a Hugging Face model directory has one)"
         )
@@ -391,6 +396,45 @@ def local_model_directory(value: str | os.PathLike[str]) -> Path:
 
 
 # --- URLs --------------------------------------------------------------------------------------
+
+
+def host_address(value: str) -> str:
+    """The address a port is published on: an IPv4 or IPv6 literal (`[::1]` brackets allowed; the
+    engine takes no host names), or "" (every interface, as the engine reads it)."""
+    import ipaddress
+
+    text = value.strip()
+    if not text:
+        return text
+    try:
+        return str(ipaddress.ip_address(text[1:-1] if text.startswith("[") and text.endswith("]") else text))
+    except ValueError:
+        raise ValueError(f"{shown(value)} is not an IP address to publish on (e.g. 127.0.0.1, 0.0.0.0, ::1)") from None
+
+
+ENGINE_SCHEMES = ("unix", "ssh", "tcp", "npipe", "fd", "http", "https")
+
+
+def engine_url(value: str) -> str:
+    """An engine API URL as docker takes one: `unix:///path` (or the path alone), `ssh://[user@]host[:port]`,
+    `tcp://host:port`, `npipe://...`; one that would not even parse is refused here, not deep in docker-py."""
+    text = value.strip()
+    rule = "unix:///path/to/socket, ssh://user@host, tcp://host:2376"
+    if text.startswith("/"):
+        return text
+    scheme, sep, _ = text.partition("://")
+    if not sep or scheme.lower() not in ENGINE_SCHEMES:
+        raise ValueError(f"{shown(value)} is not an engine URL ({rule})")
+    if any(ord(ch) < 33 or ord(ch) > 126 for ch in text):
+        raise ValueError(f"{shown(value)} is not an engine URL: spaces, control or non-ASCII characters ({rule})")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises on a port that is no number
+    except ValueError as exc:
+        raise ValueError(f"{shown(value)} is not an engine URL: {exc} ({rule})") from None
+    if scheme.lower() in ("ssh", "tcp", "http", "https") and not parts.hostname:
+        raise ValueError(f"{shown(value)} is not an engine URL: no host ({rule})")
+    return text
 
 
 def http_url(value: str) -> str:

@@ -4,16 +4,58 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from nimctl.cli import cache, config, doctor, down, k8s, logs, profiles, smoke, status, up
-from nimctl.cli.guard import guarded
+from nimctl.cli.guard import guarded, report_error
+from nimctl.errors import ConfigError, ExitCode, NimctlError
 from nimctl.version import __version__
+
+# click's exceptions as typer uses them (typer 0.29 vendors click as typer._click)
+click_exceptions = sys.modules[typer.BadParameter.__module__]
+
+
+class NimctlGroup(TyperGroup):
+    """typer's group, with click's own parse errors (unknown option, missing or bad value, bad
+    choice) reported as every other usage error is: `error:` and `hint:` lines on stderr, exit 2,
+    instead of typer's boxed panel. `--help`, completion and the commands' exit codes are unchanged."""
+
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_exceptions.NoArgsIsHelpError:  # typer printed the help already
+            result = int(ExitCode.USAGE)
+        except click_exceptions.ClickException as error:
+            report_error(usage_error(error))
+            result = int(ExitCode.USAGE)
+        except typer.Abort:  # end of input at a prompt
+            report_error(NimctlError("interrupted"))
+            result = int(ExitCode.INTERRUPTED)
+        if not standalone_mode:
+            return result
+        sys.exit(result if isinstance(result, int) else 0)  # non-standalone click returns Exit's code
+
+
+def usage_error(error: Any) -> NimctlError:
+    """click's message as nimctl's one line, with the command's --help as the hint."""
+    ctx = getattr(error, "ctx", None)
+    command = ctx.command_path if ctx is not None else "nimctl"
+    return ConfigError(error.format_message(), hint=f"`{command} --help` lists its options")
+
 
 app = typer.Typer(
     name="nimctl",
+    cls=NimctlGroup,
     help="Launch, wait for, smoke-test and manage NVIDIA NIM containers.",
     no_args_is_help=True,
     add_completion=True,  # --install-completion / --show-completion

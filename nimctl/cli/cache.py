@@ -22,6 +22,8 @@ def prefetch(
     json_output: Json = False,
 ) -> None:
     """Run the image's `download-to-cache` into the cache dir, so a later `up` starts without downloading."""
+    from rich.text import Text
+
     from nimctl.cache import human_size, list_cache
     from nimctl.cli.output import console, emit_json
     from nimctl.engine import connect
@@ -44,13 +46,15 @@ def prefetch(
     )
     if not engine.kind.is_local:  # a remote engine's cache is on its host: not listed from here
         where = f"{loaded.settings.cache_dir} on the engine's host ({engine.kind.describe()})"
-        out.print(f"[bold green]prefetched[/] into {where}", highlight=False)
+        out.print(Text.assemble(("prefetched", "bold green"), f" into {where}"), highlight=False)
         if json_output:
             emit_json({"path": str(loaded.settings.cache_dir), "engine": engine.kind.describe(), "local": False})
         return
     listing = list_cache(loaded.settings.cache_dir)
     out.print(
-        f"[bold green]prefetched[/] into {listing.path}: {human_size(listing.total_bytes)} in the cache",
+        Text.assemble(
+            ("prefetched", "bold green"), f" into {listing.path}: {human_size(listing.total_bytes)} in the cache"
+        ),
         highlight=False,
     )
     if json_output:
@@ -61,6 +65,7 @@ def prefetch(
 def ls(options: SettingValues, json_output: Json = False) -> None:
     """List what the cache dir holds and how big it is (reads only)."""
     from rich.table import Table
+    from rich.text import Text
 
     from nimctl.cache import human_size, list_cache
     from nimctl.cli.output import console, emit_json
@@ -70,13 +75,13 @@ def ls(options: SettingValues, json_output: Json = False) -> None:
     listing = list_cache(settings.cache_dir)
     out = console()
     if not listing.exists:
-        out.print(f"{listing.path} does not exist yet (`nimctl cache prefetch` or `nimctl up` fills it)")
+        out.print(f"{listing.path} does not exist yet (`nimctl cache prefetch` or `nimctl up` fills it)", markup=False)
     else:
-        table = Table(title=f"{listing.path}: {human_size(listing.total_bytes)}", title_justify="left")
+        table = Table(title=Text(f"{listing.path}: {human_size(listing.total_bytes)}"), title_justify="left")
         for column in ("entry", "size", "files", "snapshots"):
             table.add_column(column, overflow="fold")
         for entry in listing.entries:
-            table.add_row(entry.name, human_size(entry.bytes), str(entry.files), ", ".join(entry.snapshots))
+            table.add_row(Text(entry.name), human_size(entry.bytes), str(entry.files), Text(", ".join(entry.snapshots)))
         out.print(table)
         if listing.unreadable:
             out.print(f"[yellow]warning:[/] {listing.unreadable} directories could not be read (owned by another uid)")

@@ -38,10 +38,11 @@ def show(options: opt.SettingValues, json_output: opt.Json = False) -> None:
         emit_json({"profile": str(loaded.profile.path), "settings": rows})
         return
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"profile {loaded.profile.name} ({loaded.profile.path})", box=None, title_justify="left")
+    table = Table(title=Text(f"profile {loaded.profile.name} ({loaded.profile.path})"), box=None, title_justify="left")
     for column in ("setting", "value", "source"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["setting"], str(row["value"]), row["source"])
+        table.add_row(row["setting"], Text(str(row["value"])), Text(row["source"]))
     console().print(table)

@@ -9,6 +9,8 @@ from nimctl.errors import PreflightFailed
 @opt.uses_settings("doctor")
 def doctor(options: opt.SettingValues, json_output: opt.Json = False) -> None:
     """Check the machine before `up`: engine, GPU support, NGC key, cache dir, port, disk, GPUs held by other NIMs."""
+    from rich.text import Text
+
     from nimctl.cli.output import console, emit_json
     from nimctl.engine import connect
     from nimctl.preflight import FAIL, check_engine, check_gpu_sharing, run_checks
@@ -37,9 +39,11 @@ def doctor(options: opt.SettingValues, json_output: opt.Json = False) -> None:
     out = console()
     marks = {"pass": "[green]pass[/]", "fail": "[red]FAIL[/]", "warn": "[yellow]warn[/]", "skip": "[dim]skip[/]"}
     for check in checks:
-        out.print(f"{marks[check.status]}  {check.name:<14} {check.detail}", highlight=False)
+        out.print(
+            Text.assemble(Text.from_markup(marks[check.status]), f"  {check.name:<14} {check.detail}"), highlight=False
+        )
         if check.hint and check.status in ("fail", "warn"):
-            out.print(f"      hint: {check.hint}", highlight=False)
+            out.print(f"      hint: {check.hint}", highlight=False, markup=False)
     failed = [check for check in checks if check.status == FAIL]
     if failed:
         raise PreflightFailed(

@@ -28,12 +28,24 @@ def down(
     name, profile = options["name"], options["profile"]
     out = console()
     if removed:
-        out.print(f"removed {', '.join(removed)} (the model cache is kept)")
-    elif all_:
-        out.print("nothing to remove: no nimctl containers" + (f" of profile {profile!r}" if profile else ""))
-    elif name:
-        out.print(f"nothing to remove: no nimctl container named {name!r}")
+        out.print(f"removed {', '.join(removed)} (the model cache is kept)", markup=False, highlight=False)
     else:
-        out.print("nothing to remove: no nimctl container" + (f" of profile {profile!r}" if profile else ""))
+        if all_:
+            what = "no nimctl containers" + (f" of profile {profile!r}" if profile else "")
+        elif name:
+            what = f"no nimctl container named {name!r}"
+        else:
+            what = "no nimctl container" + (f" of profile {profile!r}" if profile else "")
+        out.print(f"nothing to remove: {what}{_what_runs(options)}", markup=False, highlight=False)
     if json_output:
         emit_json({"removed": removed})
+
+
+def _what_runs(options: opt.SettingValues) -> str:
+    """`; running: NAME (profile P), ...`: the nimctl containers there are, when `down` found none to remove."""
+    from nimctl.engine import connect
+    from nimctl.settings import load_options as load
+    from nimctl.targets import describe
+
+    others = connect(load("down", options)).managed_containers()
+    return f"; there are: {describe(others)}" if others else ""

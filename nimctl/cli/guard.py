@@ -19,12 +19,14 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 
 
 def report_error(error: NimctlError) -> None:
+    from rich.text import Text  # user and engine text is text, never markup
+
     out = console()
-    out.print(f"[bold red]error:[/] {error.message}", highlight=False, markup=True, soft_wrap=True)
+    out.print(Text.assemble(("error:", "bold red"), " ", error.message), highlight=False, soft_wrap=True)
     for line in error.details:
         out.print(line, markup=False, highlight=False, soft_wrap=True)
     if error.hint:
-        out.print(f"[bold]hint:[/] {error.hint}", highlight=False, soft_wrap=True)
+        out.print(Text.assemble(("hint:", "bold"), " ", error.hint), highlight=False, soft_wrap=True)
 
 
 def guarded(command: Callable[..., Any]) -> Callable[..., Any]:

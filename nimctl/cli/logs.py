@@ -28,6 +28,11 @@ def logs(
     info = engine.inspect(target)
     if info is None or not info.managed:
         raise ConfigError(f"no nimctl container named {target!r}", hint="`nimctl status` lists them")
-    for chunk in engine.follow_logs(info.id, tail="all" if tail is None else tail, follow=follow):
-        sys.stdout.buffer.write(chunk)
-        sys.stdout.flush()
+    try:
+        for chunk in engine.follow_logs(info.id, tail="all" if tail is None else tail, follow=follow):
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        if not follow:
+            raise
+        # Ctrl-C is how `logs -f` ends, as it ends `status --watch`: exit 0

@@ -30,9 +30,9 @@ def smoke(
         typer.Option(
             "--checks",
             help="Comma list of checks: models, text, image-base64, image-url, multi-turn, reasoning, tools, "
-            "max-images, chat-template; or the groups quick / all.",
+            "max-images, chat-template; or the suites quick / full (alias all).",
         ),
-    ] = "all",
+    ] = "full",
     image_url: Annotated[
         str | None, typer.Option("--image-url", help="An image URL the NIM can download (enables the image-url check).")
     ] = None,
@@ -54,15 +54,20 @@ def smoke(
     ] = None,
 ) -> None:
     """Run smoke checks against a running NIM; exit 7 if any fails."""
+    from rich.text import Text
+
     from nimctl.api import smoke as run_smoke
     from nimctl.cli.output import console, emit_json
+    from nimctl.settings import checked_report_file
     from nimctl.smoketest.report import render_table, write_junit
 
+    if junit_xml is not None:
+        junit_xml = checked_report_file(junit_xml)  # a missing directory is exit 2, before any check runs
     err = console()
     with err.status("smoke checks…") as status:
 
         def show_progress(check: str) -> None:
-            status.update(f"smoke check [bold]{check}[/]…")
+            status.update(Text.assemble("smoke check ", (check, "bold"), "…"))
 
         report = run_smoke(
             url,
@@ -82,7 +87,7 @@ def smoke(
         emit_json(report.to_dict())
     if junit_xml is not None:
         write_junit(report, junit_xml)
-        err.print(f"JUnit report written to {junit_xml}")
+        err.print(f"JUnit report written to {junit_xml}", markup=False, highlight=False)
     failure = report.failure()
     if failure is not None:
         raise failure

@@ -3,6 +3,9 @@ serving metrics (rows: inventory.status); `--watch` refreshes them in place unti
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 import time
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -71,10 +74,10 @@ def _ready_cell(row: dict[str, Any]) -> str:
     return _yes_no(row["ready"])
 
 
-def _state_cell(row: dict[str, Any]) -> str:
-    state = row["state"] + (f" ({row['exit_code']})" if row["exit_code"] is not None else "")
+def _state_cell(row: dict[str, Any]) -> Any:
+    state = rich_text.Text(row["state"] + (f" ({row['exit_code']})" if row["exit_code"] is not None else ""))
     if row.get("crash_loop"):
-        state += " [red]crash loop[/]"
+        state.append(" crash loop", style="red")
     return state
 
 
@@ -98,18 +101,20 @@ def render(rows: list[dict[str, Any]], name: str | None) -> Any:
         return rich_text.Text("no nimctl containers" + (f" named {name!r}" if name else ""))
     table = rich_table.Table(box=None, pad_edge=False)
     for column in COLUMNS:
-        table.add_column(column)
+        # a name is never cut short (a crowded engine's table folds the other cells instead)
+        table.add_column(column, no_wrap=column == "name", overflow="fold")
     for row in rows:
+        text = rich_text.Text  # names, labels and what a NIM reports are text, never markup
         table.add_row(
-            row["name"],
-            row["profile"],
+            text(row["name"]),
+            text(row["profile"]),
             _state_cell(row),
             _yes_no(row["live"]),
             _ready_cell(row),
-            row["url"] + (f" (via {row['via']})" if row["via"] else ""),
-            row["gpus"] or "-",
-            row["version"] or "-",
-            row["model_profile"] or "-",
+            text(row["url"] + (f" (via {row['via']})" if row["via"] else "")),
+            text(row["gpus"] or "-"),
+            text(row["version"] or "-"),
+            text(row["model_profile"] or "-"),
             *_metric_cells(row["metrics"]),
             str(row.get("restarts", 0)),
             _human_uptime(row["uptime_s"]),
@@ -153,20 +158,13 @@ def status(
     if not json_output:
         out.print(f"engine: {engine.kind.describe()} (from {engine.choice.source})", highlight=False)
 
-    last: list[dict[str, Any]] = []
-
-    def show() -> Any:
-        """Fetch the rows once: JSON goes to stdout (and the table nowhere), else the table to render."""
-        rows = last[:] = status_rows(engine, name, deep=deep)
+    if not watch:
+        rows = status_rows(engine, name, deep=deep)
         if json_output:
             emit_json(rows)
-            return ""
-        return render(rows, name)
-
-    if not watch:
-        if table := show():
-            out.print(table)
-        if broken := not_serving(last):
+        else:
+            out.print(render(rows, name))
+        if broken := not_serving(rows):
             raise NotServing(
                 f"ready by its health route but not answering a completion: {', '.join(broken)}",
                 hint="its engine is likely dead behind the server (read `nimctl logs`); `nimctl up --force-recreate` "
@@ -174,17 +172,34 @@ def status(
             )
         return
     try:
-        if out.is_terminal and not json_output:
+        if json_output:  # JSON Lines: one compact document per snapshot, a line each
+            while True:
+                sys.stdout.write(
+                    json.dumps(status_rows(engine, name, deep=deep), separators=(",", ":"), default=str) + "\n"
+                )
+                sys.stdout.flush()
+                time.sleep(interval)
+        if not sys.stdout.isatty():  # piped or redirected: the snapshots go to stdout, one table after another
+            from rich.console import Console
+
+            piped = Console(file=sys.stdout, width=200, no_color=True, force_terminal=False, highlight=False)
+            while True:
+                piped.print(render(status_rows(engine, name, deep=deep), name))
+                piped.print()
+                sys.stdout.flush()
+                time.sleep(interval)
+        if out.is_terminal:
             from rich.live import Live
 
-            with Live(show(), console=out, auto_refresh=False) as live:
+            with Live(render(status_rows(engine, name, deep=deep), name), console=out, auto_refresh=False) as live:
                 while True:
                     time.sleep(interval)
-                    live.update(show(), refresh=True)
-        while True:  # not a terminal (or --json): one snapshot after another
-            if table := show():
-                out.print(table)
-                out.print()
+                    live.update(render(status_rows(engine, name, deep=deep), name), refresh=True)
+        while True:  # stdout a terminal, stderr not: the tables on stderr, one after another
+            out.print(render(status_rows(engine, name, deep=deep), name))
+            out.print()
             time.sleep(interval)
     except KeyboardInterrupt:
         pass  # Ctrl-C is how a watch ends: exit 0
+    except BrokenPipeError:  # `status --watch | head`: the reader is done
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more to write, nothing to flush at exit

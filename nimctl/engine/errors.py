@@ -19,6 +19,7 @@ from nimctl.errors import (
     ConfigError,
     ContainerExited,
     EngineUnreachable,
+    GpuRefused,
     NimctlError,
     PreflightFailed,
     TransientPullError,
@@ -94,24 +95,24 @@ def container_error(action: str, what: str, exc: docker.errors.APIError) -> Nimc
     """A refused create/start/remove → the setting to change, when the engine's text names one."""
     text = str(exc.explanation or exc)
     if "could not select device driver" in text:
-        return PreflightFailed(
+        return GpuRefused(
             f"the engine cannot serve GPU requests ({one_line(text, 160)})",
             hint="install the NVIDIA Container Toolkit and restart dockerd, or use --gpus none",
         )
     if "CDI device" in text:  # podman: a GPU the host's CDI spec does not name
-        return PreflightFailed(
+        return GpuRefused(
             f"the engine cannot give the GPUs asked for ({one_line(text, 160)})",
             hint="generate the CDI spec on the engine host (nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml), "
             "or ask for GPUs it lists (`nvidia-ctk cdi list`)",
         )
     if GPU_PROBE_TOOL in text and ("not found" in text or "no such file" in text.lower()):
-        return PreflightFailed(  # the runtime ran, but its hook left the probe without nvidia-smi
+        return GpuRefused(  # the runtime ran, but its hook left the probe without nvidia-smi
             f"the NVIDIA Container Toolkit did not put {GPU_PROBE_TOOL} into the container ({one_line(text, 160)})",
             hint="on the engine host, check the NVIDIA Container Toolkit: `nvidia-ctk runtime configure "
             "--runtime=docker` and restart dockerd (podman: `nvidia-ctk cdi generate`), then `nimctl doctor`",
         )
     if "unknown or invalid runtime" in text or ("runtime" in text and "not found" in text):
-        return PreflightFailed(
+        return GpuRefused(
             f"the engine has no such runtime ({one_line(text, 160)})",
             hint='run `nvidia-ctk runtime configure --runtime=docker` and restart dockerd, or set runtime = ""',
         )

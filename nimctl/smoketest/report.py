@@ -93,7 +93,7 @@ def render_table(report: SmokeReport, console: Console) -> None:
     style = {"pass": "[green]pass[/]", "fail": "[bold red]FAIL[/]", "skip": "[yellow]skip[/]"}
     for r in report.results:
         table.add_row(
-            r.name,
+            Text(r.name),
             style[r.status],
             _seconds(r.latency_s),
             _seconds(r.ttft_s),
@@ -137,7 +137,6 @@ def write_junit(report: SmokeReport, path: str | Path) -> Path:
         if r.tokens_per_s is not None:
             metrics.append(f"tokens_per_s={r.tokens_per_s:.1f}")
         ET.SubElement(case, "system-out").text = " ".join(metrics)
-    ET.indent(suites)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ET.indent(suites)  # into an existing directory: `up` and `smoke` check it before they start
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
     return path

@@ -29,7 +29,9 @@ ALL_CHECKS: tuple[str, ...] = (
     "max-images",
     "chat-template",
 )
-CHECK_GROUPS = {"quick": QUICK_CHECKS, "all": ALL_CHECKS}
+# The suites: one name everywhere (`smoke --checks`, `up --smoke`, the API, the setting): "full",
+# with "all" accepted as its alias.
+CHECK_GROUPS = {"quick": QUICK_CHECKS, "full": ALL_CHECKS, "all": ALL_CHECKS}
 CAPABILITIES = ("text", "vision", "tools", "reasoning")
 # The capability each check covers (the rest: text).
 CHECK_CAPABILITY: dict[str, str] = {
@@ -50,7 +52,7 @@ HUNG_AFTER_TIMEOUTS = 2
 
 
 def select_checks(names: str | Iterable[str]) -> tuple[str, ...]:
-    """Check names from a comma list or iterable ("quick" and "all" expand), in ALL_CHECKS order."""
+    """Check names from a comma list or iterable ("quick" and "full" or "all" expand), in ALL_CHECKS order."""
     requested = [n.strip() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
     expanded: set[str] = set()
     unknown = []
@@ -64,7 +66,7 @@ def select_checks(names: str | Iterable[str]) -> tuple[str, ...]:
     if unknown or not expanded:
         raise ConfigError(
             f"unknown smoke check(s): {', '.join(unknown)}" if unknown else "no smoke checks selected",
-            hint=f"valid checks: {', '.join(ALL_CHECKS)} (or the groups: {', '.join(CHECK_GROUPS)})",
+            hint=f"valid checks: {', '.join(ALL_CHECKS)} (or the suites: quick, full; all is full)",
         )
     return tuple(name for name in ALL_CHECKS if name in expanded)
 

@@ -58,7 +58,7 @@ def test_up_smoke_status_down(sim_name, docker_client):
 
 
 def test_a_failed_start_raises_with_the_exit_code_and_the_log_tail(sim_name, docker_client):
-    crash = {"NVIDIA_VISIBLE_DEVICES": "simulated", "NGC_API_KEY": "simulator-placeholder", "SIM_CRASH_AFTER": "0.5"}
+    crash = {"NVIDIA_VISIBLE_DEVICES": "simulated", "SIM_KEYLESS": "true", "SIM_CRASH_AFTER": "0.5"}
     with pytest.raises(ContainerExited) as caught:
         nimctl.up("sim", name=sim_name, port=free_port(), env=crash, smoke="none")
     assert caught.value.exit_code == ExitCode.CONTAINER_EXITED

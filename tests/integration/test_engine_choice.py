@@ -71,7 +71,7 @@ class Chooser:
             needs_ngc_key=False,
             pull="never",
             port=free_port(),
-            env={"NVIDIA_VISIBLE_DEVICES": "simulated", "NGC_API_KEY": "simulator-placeholder-not-a-key"},
+            env={"NVIDIA_VISIBLE_DEVICES": "simulated", "SIM_KEYLESS": "true"},
             **extra,
         )
         if self.way in ("DOCKER_CONTEXT", "current context"):

@@ -166,7 +166,7 @@ def test_a_failed_start_errors_the_tests_that_use_nim_with_nimctls_report(
     pytester, plugin_env, docker_client, monkeypatch
 ):
     pytester.makepyfile(test_uses_nim=USES_NIM, test_no_nim=NO_NIM)
-    crash = {"NVIDIA_VISIBLE_DEVICES": "simulated", "NGC_API_KEY": "simulator-placeholder", "SIM_CRASH_AFTER": "0.5"}
+    crash = {"NVIDIA_VISIBLE_DEVICES": "simulated", "SIM_KEYLESS": "true", "SIM_CRASH_AFTER": "0.5"}
     monkeypatch.setenv("NIMCTL_ENV", json.dumps(crash))
     result = run_inner(pytester, "--nim-profile", "sim", "test_no_nim.py", "test_uses_nim.py")
     result.assert_outcomes(passed=1, errors=2)
@@ -199,7 +199,7 @@ def _nimctl_env() -> dict[str, str]:
 
 
 def test_nim_timeout_bounds_the_wait_for_readiness(pytester, plugin_env, docker_client, monkeypatch):
-    slow = {"NVIDIA_VISIBLE_DEVICES": "simulated", "NGC_API_KEY": "simulator-placeholder", "SIM_STARTUP_DELAY": "60"}
+    slow = {"NVIDIA_VISIBLE_DEVICES": "simulated", "SIM_KEYLESS": "true", "SIM_STARTUP_DELAY": "60"}
     monkeypatch.setenv("NIMCTL_ENV", json.dumps(slow))
     pytester.makepyfile(test_uses_nim=USES_NIM)
     result = run_inner(pytester, "--nim-profile", "sim", "--nim-timeout", "3")

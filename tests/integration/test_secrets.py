@@ -45,6 +45,19 @@ def test_key_never_leaks(make_deployment, registry_image: str, registry, tmp_pat
             f"NGC_API_KEY={TEST_KEY}",
             "--no-smoke",
         )
+    )  # refused (exit 2): a secret arrives through the environment only
+    outputs.append(
+        ok.nimctl(
+            "up",
+            "--profile",
+            str(ok.profile),
+            "--name",
+            ok.name,
+            "--port",
+            "1",
+            "--no-smoke",
+            env={**ok.env, "NGC_API_KEY": TEST_KEY},
+        )
     )
     outputs.append(bad.up("--pull", "always", "--no-smoke"))  # registry rejects: the wrong key must not leak either
     outputs.append(crash.up("--no-smoke"))

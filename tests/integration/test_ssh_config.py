@@ -48,7 +48,7 @@ def hosts(tmp_path_factory, docker_client, sim_image: str) -> Iterator[Hosts]:
         runtime="",
         needs_ngc_key=False,
         pull="never",
-        env={"NVIDIA_VISIBLE_DEVICES": "simulated", "NGC_API_KEY": "simulator-placeholder-not-a-key"},
+        env={"NVIDIA_VISIBLE_DEVICES": "simulated", "SIM_KEYLESS": "true"},
     )
     local = base_env()
     local.pop("DOCKER_HOST", None)

@@ -95,9 +95,10 @@ def test_hf_token_in_a_profile_is_refused(tmp_path: Path) -> None:
         load_profile(str(path))
 
 
-def test_hf_token_through_the_env_table_travels_as_the_secret() -> None:
-    settings = Settings(env={"HF_TOKEN": "hf_x", "A": "b"})
-    assert settings.env == {"A": "b"} and settings.hf_token == SecretStr("hf_x")
+def test_hf_token_through_the_env_table_is_refused() -> None:
+    # secrets arrive one way (issue 20): the environment variable, never the env table
+    with pytest.raises(ValueError, match="HF_TOKEN"):
+        Settings(env={"HF_TOKEN": "hf_x", "A": "b"})
 
 
 @pytest.mark.parametrize(

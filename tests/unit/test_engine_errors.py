@@ -14,6 +14,7 @@ from nimctl.errors import (
     ContainerExited,
     EngineUnreachable,
     ExitCode,
+    GpuRefused,
     ImageNotFound,
     NimctlError,
     PreflightFailed,
@@ -70,8 +71,8 @@ def test_pull_of_a_missing_image() -> None:
 @pytest.mark.parametrize(
     ("action", "status", "explanation", "expected", "words"),
     [
-        ("create", 500, "could not select device driver with capabilities: [[gpu]]", PreflightFailed, "GPU"),
-        ("create", 400, "unknown or invalid runtime name: nvidia", PreflightFailed, "runtime"),
+        ("create", 500, "could not select device driver with capabilities: [[gpu]]", GpuRefused, "GPU"),
+        ("create", 400, "unknown or invalid runtime name: nvidia", GpuRefused, "runtime"),
         ("start", 500, "Bind for 127.0.0.1:8000 failed: port is already allocated", PreflightFailed, "port"),
         ("create", 409, "Conflict. The container name is already in use", PreflightFailed, "cannot create nim"),
         ("start", 500, "exec: /opt/nim/start.sh: no such file", ContainerExited, "cannot start container nim"),

@@ -111,6 +111,7 @@ def test_max_images_and_every_env_entry_reach_the_container_env() -> None:
     assert env_of(sim) == {
         "NIM_MAX_IMAGES_PER_PROMPT": "5",
         "NVIDIA_VISIBLE_DEVICES": "simulated",
+        "SIM_KEYLESS": "true",
         "SIM_STARTUP_DELAY": "2",
     }
 
@@ -224,9 +225,9 @@ def _cli():
 @pytest.mark.parametrize("output", ["yaml", "json"])
 def test_cli_never_prints_the_key(output: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NGC_API_KEY", KEY)
-    result = CliRunner().invoke(
-        _cli(), ["k8s", "render", "--gpus", "1", "-o", output, "--env", f"NGC_API_KEY={KEY}", "-e", "A=1"]
-    )
+    refused = CliRunner().invoke(_cli(), ["k8s", "render", "-o", output, "--env", f"NGC_API_KEY={KEY}"])
+    assert refused.exit_code == 2 and KEY not in refused.output  # a secret arrives one way: the environment
+    result = CliRunner().invoke(_cli(), ["k8s", "render", "--gpus", "1", "-o", output, "-e", "A=1"])
     assert result.exit_code == 0, result.stderr
     assert KEY not in result.stdout and KEY not in result.stderr
     assert "NGC_API_KEY" not in {item["name"] for item in _service_env(result.stdout, output)}

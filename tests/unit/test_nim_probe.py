@@ -159,10 +159,10 @@ def test_deep_asks_no_nim_that_is_not_ready() -> None:
 
 
 def test_the_served_model_is_asked_of_v1_models(sim) -> None:
-    assert served_model(sim.base_url, "fallback", 2.0) == MODEL
+    assert served_model(sim.base_url, 2.0) == MODEL
     server = PlainVllm()  # answers /v1/models with 404
     try:
-        assert served_model(server.url, "fallback", 2.0) == "fallback"
+        assert served_model(server.url, 2.0) is None
         assert serves(server.url, None, 2.0) is False  # no model to ask for: not serving
     finally:
         server.server.shutdown()

@@ -170,14 +170,30 @@ def test_env_pairs() -> None:
         parse_env_pairs(["NOEQUALS"])
 
 
-def test_key_given_in_the_env_table_becomes_the_secret() -> None:
-    s = load_settings({"env": {"NGC_API_KEY": "nvapi-via-env-flag"}}, environ={}).settings
-    assert "NGC_API_KEY" not in s.env
-    assert s.ngc_api_key is not None and s.ngc_api_key.get_secret_value() == "nvapi-via-env-flag"
-    assert (
-        load_settings({}, profile="sim", environ={"NGC_API_KEY": "nvapi-real"}).settings.ngc_api_key.get_secret_value()
-        == "nvapi-real"
-    )
+@pytest.mark.parametrize("key", ["NGC_API_KEY", "HF_TOKEN", "hf_token"])
+@pytest.mark.parametrize("layer", ["flag", "NIMCTL_ENV", "profile"])
+def test_a_secret_in_the_env_table_is_refused_with_the_way_to_give_it(key: str, layer: str, tmp_path) -> None:
+    secret = "nvapi-never-echoed"
+    flags, environ, profile = {}, {}, None
+    if layer == "flag":
+        flags = {"env": {key: secret}}
+    elif layer == "NIMCTL_ENV":
+        environ = {"NIMCTL_ENV": json.dumps({key: secret})}
+    else:
+        profile = str(tmp_path / "p.toml")
+        (tmp_path / "p.toml").write_text(f'[env]\n{key} = "{secret}"\n')
+    with pytest.raises(ConfigError) as refused:
+        load_settings(flags, profile=profile, environ=environ)
+    assert refused.value.exit_code == 2
+    assert f"{key} is a secret" in refused.value.message and secret not in refused.value.message
+    assert f"export {key.upper()}" in (refused.value.hint or "")
+
+
+def test_the_sim_profile_gets_its_key_the_normal_way() -> None:
+    loaded = load_settings({}, profile="sim", environ={"NGC_API_KEY": "nvapi-real"})
+    assert loaded.settings.ngc_api_key.get_secret_value() == "nvapi-real"
+    assert "NGC_API_KEY" not in loaded.settings.env
+    assert load_settings({}, profile="sim", environ={}).settings.ngc_api_key is None
 
 
 def test_env_table_merges_across_all_three_layers(tmp_path: Path) -> None:

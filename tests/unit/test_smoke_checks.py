@@ -303,6 +303,7 @@ def _mixed_report() -> SmokeReport:
 
 
 def test_junit_xml_is_readable_by_a_junit_parser(tmp_path) -> None:
+    (tmp_path / "reports").mkdir()
     path = write_junit(_mixed_report(), tmp_path / "reports" / "smoke.xml")
     suite = ET.parse(path).getroot().find("testsuite")
     assert suite is not None
@@ -401,7 +402,7 @@ def test_cli_uses_the_deployment_endpoint_when_no_url_is_given(
     asked = []
 
     @contextlib.contextmanager
-    def fake_reach(engine: object, name: str | None) -> Iterator[Endpoint]:
+    def fake_reach(engine: object, name: str | None, profile: str | None = None) -> Iterator[Endpoint]:
         asked.append((engine, name))
         yield Endpoint(name="nim", url=healthy_sim.base_url, model=DEFAULT_MODEL, max_images=5)
 
