@@ -3,11 +3,11 @@ pull it (transient faults retried, bounded and logged; a missing image told apar
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from nimctl import lazy
 from nimctl.engine.port import EnginePort
 from nimctl.errors import ConfigError, ImageNotFound, TransientPullError
 from nimctl.pull import PullDisplay
@@ -15,6 +15,11 @@ from nimctl.registry import list_tags
 from nimctl.reporter import Reporter
 from nimctl.settings import Settings
 from nimctl.spec import ContainerSpec, registry_of, split_reference
+
+if TYPE_CHECKING:
+    import tenacity
+else:
+    tenacity = lazy.module("tenacity")  # only a pull retries: an unchanged `up` never loads it
 
 PULL_ATTEMPTS = 4
 
@@ -49,10 +54,10 @@ def _pull(engine: EnginePort, settings: Settings, image: str, report: Reporter) 
         with PullDisplay(report.console, image) as display:
             return engine.pull(image, auth, display)
 
-    retrying = Retrying(
-        stop=stop_after_attempt(PULL_ATTEMPTS),
-        wait=wait_exponential(multiplier=0.5, max=8),
-        retry=retry_if_exception_type(TransientPullError),
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(PULL_ATTEMPTS),
+        wait=tenacity.wait_exponential(multiplier=0.5, max=8),
+        retry=tenacity.retry_if_exception_type(TransientPullError),
         before_sleep=log_retry,
         reraise=True,
     )

@@ -11,8 +11,15 @@ import http.client
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
+
+from nimctl import lazy
+
+if TYPE_CHECKING:
+    import tenacity
+else:
+    tenacity = lazy.module("tenacity")  # `status` and an already ready NIM never load it
 
 PROBE_INTERVAL = 1.0  # seconds between probes when nothing happens
 PROBE_TIMEOUT = 2.0
@@ -101,8 +108,6 @@ def wait_until_ready(
     Raises ExitedDuringStartup the moment the container exits, Disturbed when another command or
     the engine's end stops the wait, NotReadyInTime at the timeout.
     """
-    from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed  # not for `status`
-
     started = time.monotonic()
     last_phase = ""
 
@@ -119,15 +124,17 @@ def wait_until_ready(
             on_phase(result.phase)
         return result.status == 200
 
-    retrying = Retrying(
-        stop=stop_after_delay(timeout),
-        wait=wait_fixed(interval),
+    if check():  # already ready (an unchanged `up`): the first probe is the whole wait
+        return time.monotonic() - started
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_delay(timeout),
+        wait=tenacity.wait_fixed(interval),
         sleep=signals.wait,  # wakes early on the container's signals
-        retry=retry_if_result(lambda ready: not ready),
+        retry=tenacity.retry_if_result(lambda ready: not ready),
         reraise=True,
     )
     try:
         retrying(check)
-    except RetryError:
+    except tenacity.RetryError:
         raise NotReadyInTime(last_phase or "starting", time.monotonic() - started) from None
     return time.monotonic() - started

@@ -99,9 +99,11 @@ _register()
 
 
 def main() -> None:
+    from nimctl.cli.lazy_coercion import defer_option_coercion
     from nimctl.cli.lazy_rich import defer_unused_rich_modules
 
     defer_unused_rich_modules()  # typer's help imports rich.markdown and rich.traceback, unused here
+    defer_option_coercion()  # typer builds an option's pydantic adapter only when it is given
     try:
         app()
         code = 0

@@ -44,10 +44,12 @@ HELP = NEVER | {
 }
 TOP_HELP = HELP | {"pydantic"}  # (a command's own help builds typer's pydantic adapters for its options)
 WATCH = {"nimctl.engine.watch"}  # the log follower
-STATUS = NEVER | WATCH | {"tenacity", "nimctl.deploy"}
+# typer's pydantic adapters are built only for options given (nimctl.cli.lazy_coercion): `status`
+# and `status --json` give none
+STATUS = NEVER | WATCH | {"tenacity", "nimctl.deploy", "typer._adapters"}
 LOGS = NEVER | WATCH | {"tenacity", "nimctl.deploy"}
 DOWN = NEVER | WATCH
-UP = NEVER
+UP = NEVER | {"tenacity"}  # only a pull retries, and only a NIM not ready at the first probe waits with it
 
 
 def imported(args: list[str], tmp_path: Path) -> set[str]:
