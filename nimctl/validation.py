@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import ipaddress
 import os
 import re
 import stat
@@ -401,8 +402,6 @@ def local_model_directory(value: str | os.PathLike[str]) -> Path:
 def host_address(value: str) -> str:
     """The address a port is published on: an IPv4 or IPv6 literal (`[::1]` brackets allowed; the
     engine takes no host names), or "" (every interface, as the engine reads it)."""
-    import ipaddress
-
     text = value.strip()
     if not text:
         return text

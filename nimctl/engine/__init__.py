@@ -11,6 +11,7 @@ The names that need docker-py load it on first use, so importing the pure parts 
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from nimctl.engine.choice import EngineChoice, choose_engine
@@ -41,6 +42,4 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'nimctl.engine' has no attribute {name!r}")
-    import importlib
-
     return getattr(importlib.import_module(module), name)

@@ -28,6 +28,8 @@ from nimctl.engine.choice import EngineChoice, TlsFiles, choose_engine
 from nimctl.engine.docker_shims import docker, make_client
 from nimctl.engine.errors import engine_errors, scrub
 from nimctl.engine.kind import EngineKind, GpuMethod, cdi_devices
+from nimctl.engine.simulator_build import ensure_simulator_image
+from nimctl.engine.tunnel import ssh_tunnel
 from nimctl.errors import ConfigError, PullError, redact
 from nimctl.pull import classify_registry_error
 from nimctl.spec import ContainerSpec, split_reference
@@ -125,8 +127,6 @@ class Engine:
         """
         if self.kind.ssh_host is None or not url:
             return contextlib.nullcontext(url)
-        from nimctl.engine.tunnel import ssh_tunnel
-
         return ssh_tunnel(self.kind.url, url)
 
     # --- images ----------------------------------------------------------------------------
@@ -157,8 +157,6 @@ class Engine:
         return image_id
 
     def build_simulator(self, reference: str) -> str:
-        from nimctl.engine.simulator_build import ensure_simulator_image
-
         try:
             with engine_errors("build", reference):
                 return ensure_simulator_image(self.client, tag=reference).id

@@ -7,6 +7,7 @@ Built only when missing or when its recipe hash label differs from this checkout
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +55,6 @@ def ensure_simulator_image(client: Any, tag: str = SIM_IMAGE) -> Any:
 
 
 def main() -> None:  # pragma: no cover - convenience: python -m nimctl.engine.simulator_build
-    import time
-
     client = docker.from_env()
     started = time.monotonic()
     image = build_simulator_image(client)
