@@ -10,13 +10,11 @@ deadline (DEEP_DEADLINE: a completion takes the GPU's time, more than a health r
 
 from __future__ import annotations
 
-import http.client
 import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from nimctl import lazy
 from nimctl.readiness import fetch
@@ -117,29 +115,13 @@ def metrics_of(url: str, timeout: float) -> dict[str, float] | None:
     return None
 
 
-def post_json(url: str, path: str, payload: dict[str, Any], timeout: float) -> tuple[int | None, bytes]:
-    """One POST of a JSON body (standard library, as readiness.fetch): (status, body); None when nothing answered."""
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
-    try:
-        body = json.dumps(payload).encode()
-        headers = {"Content-Type": "application/json", "Connection": "close"}
-        conn.request("POST", path, body=body, headers=headers)
-        response = conn.getresponse()
-        return response.status, response.read()
-    except (OSError, http.client.HTTPException):
-        return None, b""
-    finally:
-        conn.close()
-
-
 def serves(url: str, model: str | None, timeout: float = DEEP_DEADLINE) -> bool:
     """Does the NIM answer a one-token chat completion of its served model (200 with a choice)?"""
     name = served_model(url, timeout) or model
     if not name:
         return False
     ask = {"model": name, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1, "stream": False}
-    choices = _json(*post_json(url, "/v1/chat/completions", ask, timeout)).get("choices")
+    choices = _json(*fetch(url, "/v1/chat/completions", timeout, json_body=ask)).get("choices")
     return isinstance(choices, list) and len(choices) > 0
 
 

@@ -8,10 +8,11 @@ readiness or the container's exit wake it at once.
 from __future__ import annotations
 
 import http.client
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from nimctl import lazy
@@ -74,15 +75,20 @@ class Probe:
         return "ready" if self.status == 200 else "live"
 
 
-def fetch(url: str, path: str, timeout: float = PROBE_TIMEOUT) -> tuple[int | None, bytes]:
-    """One GET with the standard library (importing an HTTP client costs start-up time): (status, body).
-
-    The status is None when nothing answered in time.
+def fetch(
+    url: str, path: str, timeout: float = PROBE_TIMEOUT, json_body: dict[str, Any] | None = None
+) -> tuple[int | None, bytes]:
+    """One GET (or, with `json_body`, one POST of it) with the standard library (importing an HTTP
+    client costs start-up time): (status, body). The status is None when nothing answered in time.
     """
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
     try:
-        conn.request("GET", path, headers={"Connection": "close"})
+        if json_body is None:
+            conn.request("GET", path, headers={"Connection": "close"})
+        else:
+            headers = {"Content-Type": "application/json", "Connection": "close"}
+            conn.request("POST", path, body=json.dumps(json_body).encode(), headers=headers)
         response = conn.getresponse()
         return response.status, response.read()
     except (OSError, http.client.HTTPException):
