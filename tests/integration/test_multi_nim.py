@@ -14,6 +14,7 @@ import urllib.request
 import docker.errors
 import pytest
 
+from nimctl.cli.status import COLUMNS
 from tests.integration.harness import Deployment
 
 MODEL = "mistralai/mistral-small-4-119b-2603"
@@ -126,11 +127,13 @@ def test_status_watch_refreshes_until_ctrl_c(sim_deployment_factory) -> None:
     chat(deployment.url)  # the next snapshot shows the served tokens
     time.sleep(1.5)
     watcher.send_signal(signal.SIGINT)
-    _, err = watcher.communicate(timeout=15)
+    out, err = watcher.communicate(timeout=15)
     assert watcher.returncode == 0, err
-    snapshots = [line for line in err.splitlines() if line.startswith(deployment.name)]
+    # stdout is a pipe here: the snapshots go to stdout, one table after another
+    snapshots = [line for line in out.splitlines() if line.startswith(deployment.name)]
     assert len(snapshots) >= 3 and "yes" in snapshots[0]
-    assert snapshots[0].split()[-2] == "0/0" and snapshots[-1].split()[-2] != "0/0"  # tokens in/out moved
+    tokens = COLUMNS.index("tokens in/out") - len(COLUMNS)  # counted from the right: the url cell has spaces
+    assert snapshots[0].split()[tokens] == "0/0" and snapshots[-1].split()[tokens] != "0/0"  # tokens moved
 
 
 def test_doctor_names_the_nim_that_holds_the_gpus(sim_deployment_factory) -> None:
