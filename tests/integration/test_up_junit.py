@@ -24,6 +24,7 @@ def suite_of(path: Path) -> ET.Element:
 
 def test_up_writes_the_smoke_report_as_junit(tmp_path: Path, sim_image: str) -> None:
     report = tmp_path / "reports" / "smoke.xml"
+    report.parent.mkdir()  # nimctl writes the report; it does not create its directory (exit 2, issue 20)
     name, env, result = up_sim(tmp_path, sim_image, "--smoke", "quick", "--junit-xml", str(report))
     try:
         assert result.returncode == 0, repr(result)
