@@ -8,7 +8,6 @@ value came from, for ``nimctl config show``.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tomllib
@@ -22,6 +21,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from nimctl import restart as restart_policy
 from nimctl import validation
+from nimctl.docker_config import current_context, docker_config_dir
 from nimctl.domain import (
     DEFAULT_LIVENESS_PATH,
     DEFAULT_MAX_IMAGES,
@@ -489,23 +489,17 @@ def _host_paths_are_here(settings: Settings, environ: Mapping[str, str]) -> bool
     a remote engine's cache dir is on its host, not checked from here.
 
     A local socket URL (--engine-url, else DOCKER_HOST) is here; any other URL, or a docker context
-    other than the default, may not be. (After the engine package lands: its choose_engine decides.)
+    other than the default, may not be. Settings sit below the engine layer, so this is a reading
+    of the same docker config (`nimctl.docker_config`), not `choose_engine` itself.
     """
     url = settings.engine_url or environ.get("DOCKER_HOST") or ""
     if url:
         return url.startswith(("unix://", "npipe://", "/"))
-    context = environ.get("DOCKER_CONTEXT") or _current_docker_context(environ)
-    return context in (None, "", "default")
-
-
-def _current_docker_context(environ: Mapping[str, str]) -> str | None:
-    config_dir = environ.get("DOCKER_CONFIG") or os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".docker")
     try:
-        with open(os.path.join(config_dir, "config.json"), "rb") as handle:
-            context = json.loads(handle.read(1024 * 1024)).get("currentContext")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return context if isinstance(context, str) else None
+        context = environ.get("DOCKER_CONTEXT") or current_context(docker_config_dir(environ))
+    except ConfigError:  # an unreadable docker config: connecting says so (exit 2); here, the default
+        context = None
+    return context in (None, "", "default")
 
 
 def _config_error(exc: ValidationError, sources: Mapping[str, str]) -> ConfigError:

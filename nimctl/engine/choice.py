@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from nimctl.docker_config import current_context, docker_config_dir
 from nimctl.errors import ConfigError
 
 LOCAL_SOCKET = "unix:///var/run/docker.sock"  # docker-py's and the docker CLI's default on Linux
@@ -80,14 +80,6 @@ def _setting_source(source: str) -> tuple[Source, str]:
     return Source.FLAG, "--engine-url"
 
 
-def docker_config_dir(environ: Mapping[str, str]) -> Path:
-    """$DOCKER_CONFIG, else ~/.docker (HOME as the environment says, as the docker CLI reads it)."""
-    if environ.get("DOCKER_CONFIG"):
-        return Path(environ["DOCKER_CONFIG"]).expanduser()
-    home = environ.get("HOME") or os.path.expanduser("~")
-    return Path(home) / ".docker"
-
-
 def context_digest(name: str) -> str:
     """The docker CLI keeps a context under the sha256 of its name."""
     return hashlib.sha256(name.encode()).hexdigest()
@@ -103,23 +95,6 @@ def known_contexts(config_dir: Path) -> list[str]:
         if isinstance(name, str) and name != DEFAULT_CONTEXT:
             names.add(name)
     return [DEFAULT_CONTEXT, *sorted(names)]
-
-
-def current_context(config_dir: Path) -> str | None:
-    """config.json's "currentContext", if any (an unreadable config is a ConfigError: the CLI refuses it too)."""
-    path = config_dir / "config.json"
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise ConfigError(f"cannot read the docker config {path}: {exc.strerror}", hint="check DOCKER_CONFIG") from None
-    try:
-        data = json.loads(text) if text.strip() else {}
-    except ValueError as exc:
-        raise ConfigError(f"the docker config {path} is not valid JSON: {exc}", hint="fix or move the file") from None
-    name = data.get("currentContext") if isinstance(data, dict) else None
-    return name or None
 
 
 def context_endpoint(config_dir: Path, name: str, how: str) -> tuple[str, TlsFiles | None]:
