@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, AliasGenerator, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import AliasChoices, AliasGenerator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from nimctl import restart as restart_policy
 from nimctl import validation
@@ -36,8 +35,10 @@ from nimctl.options import COMMAND_SETTINGS, settings_flags
 from nimctl.settings_sources import (
     DEFAULT_SOURCE,
     EnvironmentSource,
+    RecordingSource,
     default_source,
     flag_source,
+    merge,
     origins,
     profile_source,
 )
@@ -46,15 +47,16 @@ DEFAULT_PROFILE = "mistral-small-4-119b-2603"
 SECRET_HINT = "export {key} in the environment nimctl runs in (it reaches the container as a secret, never printed)"
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """Everything `nimctl up` needs; the defaults are NVIDIA's documented `docker run`."""
 
     # Each field's validation aliases are its environment names (read by EnvironmentSource);
     # profiles and flags use the field name (populate_by_name).
-    model_config = SettingsConfigDict(
+    model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
         validate_default=True,
+        protected_namespaces=(),  # model_path, model_profile are settings, not pydantic's model_* API
         alias_generator=AliasGenerator(validation_alias=lambda field: AliasChoices(*env_names(field))),
     )
 
@@ -294,22 +296,10 @@ class Settings(BaseSettings):
         return self.model_copy(update={"port": port})
 
     @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Settings(**values) is exactly those values; load_settings passes its own sources.
-        # No .env or secrets-dir files: fewer places for a key to hide.
-        return (init_settings,)
-
-    @classmethod
-    def from_sources(cls, sources: tuple[PydanticBaseSettingsSource, ...]) -> Settings:
-        """Validate what `sources` supply, strongest first, merged by pydantic-settings."""
-        return cls(_build_sources=(sources, {}))
+    def from_sources(cls, sources: tuple[RecordingSource, ...]) -> Settings:
+        """Validate what `sources` supply, strongest first (settings_sources.merge). No .env or
+        secrets-dir files are read: fewer places for a key to hide."""
+        return cls.model_validate(merge(sources))
 
 
 SETTING_NAMES = tuple(Settings.model_fields)

@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 
 from nimctl.cli import cache, config, doctor, down, k8s, logs, profiles, smoke, status, up
 from nimctl.cli.guard import guarded, report_error
+from nimctl.cli.options import command_group
 from nimctl.errors import ConfigError, ExitCode, NimctlError
 from nimctl.version import __version__
 
@@ -53,11 +54,10 @@ def usage_error(error: Any) -> NimctlError:
     return ConfigError(error.format_message(), hint=f"`{command} --help` lists its options")
 
 
-app = typer.Typer(
+app = command_group(
+    "Launch, wait for, smoke-test and manage NVIDIA NIM containers.",
     name="nimctl",
     cls=NimctlGroup,
-    help="Launch, wait for, smoke-test and manage NVIDIA NIM containers.",
-    no_args_is_help=True,
     add_completion=True,  # --install-completion / --show-completion
     # Pretty tracebacks print local variables, and a local may hold the NGC key.
     pretty_exceptions_enable=False,
@@ -100,9 +100,7 @@ _register()
 
 def main() -> None:
     from nimctl.cli.lazy_coercion import defer_option_coercion
-    from nimctl.cli.lazy_rich import defer_unused_rich_modules
 
-    defer_unused_rich_modules()  # typer's help imports rich.markdown and rich.traceback, unused here
     defer_option_coercion()  # typer builds an option's pydantic adapter only when it is given
     try:
         app()

@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 
 from nimctl.cli.guard import guarded
-from nimctl.cli.options import Json, SettingValues, uses_settings
+from nimctl.cli.options import Json, SettingValues, command_group, uses_settings
 from nimctl.errors import ConfigError
 
-app = typer.Typer(help="The host model cache: prefetch a model into it, list what it holds.", no_args_is_help=True)
+app = command_group("The host model cache: prefetch a model into it, list what it holds.")
 
 
 @uses_settings("cache prefetch")

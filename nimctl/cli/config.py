@@ -9,7 +9,7 @@ import typer
 from nimctl.cli import options as opt
 from nimctl.cli.guard import guarded
 
-app = typer.Typer(help="Inspect nimctl's settings.", no_args_is_help=True)
+app = opt.command_group("Inspect nimctl's settings.")
 
 
 def _shown(field: str, value: Any) -> Any:

@@ -10,7 +10,7 @@ from nimctl.cli import options as opt
 from nimctl.cli.guard import guarded
 from nimctl.errors import ConfigError
 
-app = typer.Typer(help="Run a profile on Kubernetes with NVIDIA's NIM Operator.", no_args_is_help=True)
+app = opt.command_group("Run a profile on Kubernetes with NVIDIA's NIM Operator.")
 
 OUTPUT_FORMATS = ("yaml", "json")
 
