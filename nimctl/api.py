@@ -19,12 +19,9 @@ environment layer.
 from __future__ import annotations
 
 import contextlib
-import io
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-
-from rich.console import Console
 
 from nimctl import lazy
 from nimctl.deploy import UpOptions, UpResult
@@ -34,6 +31,7 @@ from nimctl.domain import DEFAULT_MAX_IMAGES
 from nimctl.engine import connect
 from nimctl.errors import ConfigError
 from nimctl.inventory import status as inventory_status
+from nimctl.plain_console import PlainConsole
 from nimctl.reporter import Reporter
 from nimctl.settings import checked_report_file, checked_url
 from nimctl.settings import load_options as load
@@ -51,8 +49,8 @@ SmokeSuite = Literal["quick", "full", "all", "none"]  # all: an alias of full
 PullPolicy = Literal["always", "missing", "never"]
 
 
-def _quiet_console() -> Console:
-    return Console(file=io.StringIO(), quiet=True, force_terminal=False, no_color=True)
+def _quiet_console() -> PlainConsole:
+    return PlainConsole.quiet()
 
 
 def up(

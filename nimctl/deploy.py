@@ -45,6 +45,8 @@ from nimctl.readiness import (
     Disturbed,
     ExitedDuringStartup,
     NotReadyInTime,
+    Probe,
+    probe,
     wait_until_ready,
 )
 from nimctl.reporter import Reporter
@@ -272,6 +274,9 @@ def _start_and_wait_ready(
     engine: EnginePort, container_id: str, spec: ContainerSpec, settings: Settings, report: Reporter, url: str
 ) -> None:
     """Start the container unless it runs already, then wait until it answers ready (or fails)."""
+    if (ready := _running_and_ready(engine, container_id, url, settings.readiness_path)) is not None:
+        report.phase(spec.name, ready.phase)  # an unchanged `up`: nothing to wait for
+        return
     signals = engine.signals(container_id)  # subscribe before starting: an instant crash is still seen
     try:
         info = engine.inspect(container_id)
@@ -298,6 +303,16 @@ def _start_and_wait_ready(
         ) from None
     finally:
         signals.close()
+
+
+def _running_and_ready(engine: EnginePort, container_id: str, url: str, readiness_path: str) -> Probe | None:
+    """The ready probe of a container that runs already and answers ready; else None. One probe,
+    without following the container's events and log (which is what a wait needs)."""
+    info = engine.inspect(container_id)
+    if info is None or info.state != "running":
+        return None
+    answer = probe(url, readiness_path)
+    return answer if answer.status == 200 else None
 
 
 def _who_stopped_it(signals: ContainerWatch, what: str, settle: float = STOP_SETTLE_SECONDS) -> str:

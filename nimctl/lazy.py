@@ -19,23 +19,33 @@ from typing import Any
 
 
 class LazyModule:
-    """A stand-in for module `name`, imported at the first attribute read."""
+    """A stand-in for module `name`, imported at the first attribute read (after module `after`)."""
 
-    __slots__ = ("_name",)
+    __slots__ = ("_after", "_name")
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, after: str | None = None):
         self._name = name
+        self._after = after
 
     def __getattr__(self, attribute: str) -> Any:
         return getattr(self.load(), attribute)
 
     def load(self) -> ModuleType:
+        if self._after is not None:
+            importlib.import_module(self._after)
         return importlib.import_module(self._name)
 
     def __repr__(self) -> str:
         return f"<lazy module {self._name!r}>"
 
 
-def module(name: str) -> Any:
-    """A stand-in for module `name` (dotted, e.g. "rich.progress"), loaded on first use."""
-    return LazyModule(name)
+def module(name: str, after: str | None = None) -> Any:
+    """A stand-in for module `name` (dotted, e.g. "rich.progress"), loaded on first use.
+
+    `after` is a module to import first: docker-py is imported by nimctl.engine.docker_shims,
+    which keeps paramiko out (`lazy.module("docker", after=DOCKER_IMPORTER)`).
+    """
+    return LazyModule(name, after)
+
+
+DOCKER_IMPORTER = "nimctl.engine.docker_shims"

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
+from nimctl import lazy
+from nimctl.plain_console import PlainConsole
+
+if TYPE_CHECKING:
+    import rich.text as rich_text
+else:
+    rich_text = lazy.module("rich.text")  # only for a terminal: a PlainConsole prints the text alone
+
+Part = str | tuple[str, str]  # text, or (text, rich style)
 
 
 class Reporter:
-    """Where `up` tells a human what is happening (stderr). The CLI passes a rich Console.
+    """Where `up` tells a human what is happening (stderr). The CLI passes its console: a rich
+    Console on a terminal, else a PlainConsole.
 
     The text is printed as text: names, values and engine messages in it are never read as markup."""
 
@@ -16,10 +25,16 @@ class Reporter:
         self.console = console
 
     def step(self, text: str) -> None:
-        self.console.print(Text.assemble(("•", "bold cyan"), " ", text), highlight=False)
+        self._line(("•", "bold cyan"), " ", text)
 
     def warn(self, text: str) -> None:
-        self.console.print(Text.assemble(("warning:", "yellow"), " ", text), highlight=False)
+        self._line(("warning:", "yellow"), " ", text)
 
     def phase(self, name: str, phase: str) -> None:
-        self.console.print(Text.assemble(("•", "bold cyan"), f" {name}: {phase}"), highlight=False)
+        self._line(("•", "bold cyan"), f" {name}: {phase}")
+
+    def _line(self, *parts: Part) -> None:
+        if isinstance(self.console, PlainConsole):
+            self.console.print("".join(part if isinstance(part, str) else part[0] for part in parts), markup=False)
+        else:
+            self.console.print(rich_text.Text.assemble(*parts), highlight=False)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import typer
-
 from nimctl.cli import options as opt
 from nimctl.cli.guard import guarded
 

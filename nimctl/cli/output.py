@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TextIO
 
 from nimctl import lazy
+from nimctl.plain_console import PlainConsole
 
 if TYPE_CHECKING:
     import json
@@ -32,8 +33,11 @@ def console() -> Any:
     # Piped into a CI log, rich would assume 80 columns and cut URLs and image names short.
     width = None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 200
     if plain_output(sys.stderr):
-        # force_terminal=False also turns off spinners and PullDisplay's live bars (is_terminal).
-        return rich_console.Console(stderr=True, highlight=False, width=width, no_color=True, force_terminal=False)
+        # Text goes out as it is, without loading rich; a table loads it. force_terminal=False also
+        # turns off spinners and PullDisplay's live bars (is_terminal).
+        return PlainConsole(
+            lambda: rich_console.Console(stderr=True, highlight=False, width=width, no_color=True, force_terminal=False)
+        )
     return rich_console.Console(stderr=True, highlight=False, width=width)
 
 

@@ -17,6 +17,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -25,26 +26,33 @@ from pydantic import SecretStr
 from nimctl import lazy
 from nimctl.container import MANAGED_FILTER, ContainerInfo, OneOffResult
 from nimctl.engine.choice import EngineChoice, TlsFiles, choose_engine
-from nimctl.engine.docker_shims import docker, make_client
 from nimctl.engine.errors import engine_errors, scrub
 from nimctl.engine.kind import EngineKind, GpuMethod, cdi_devices
-from nimctl.engine.simulator_build import ensure_simulator_image
-from nimctl.engine.tunnel import ssh_tunnel
+from nimctl.engine.local_reads import LocalReads, ReadFailed, socket_path
 from nimctl.errors import ConfigError, PullError, redact
 from nimctl.pull import classify_registry_error
 from nimctl.spec import ContainerSpec, split_reference
 
 if TYPE_CHECKING:
-    from nimctl.engine import watch
+    import docker
+
+    from nimctl.engine import docker_shims, simulator_build, tunnel, watch
     from nimctl.engine.watch import ContainerSignals
     from nimctl.settings import LoadedSettings
 else:
     watch = lazy.module("nimctl.engine.watch")  # only `up` waits and follows: status never loads it
+    # docker-py (~0.1 s to import) is loaded by the first call that is not a read over a local
+    # socket (local_reads): `status` and an unchanged `up` never load it.
+    docker = lazy.module("docker", after=lazy.DOCKER_IMPORTER)
+    docker_shims = lazy.module(lazy.DOCKER_IMPORTER)
+    simulator_build = lazy.module("nimctl.engine.simulator_build")
+    tunnel = lazy.module("nimctl.engine.tunnel")
 
 NGC_USERNAME = "$oauthtoken"  # nvcr.io's fixed user name for API-key logins
 LIBPOD_CREATE = "/libpod/containers/create"  # podman's own API; docker-py's /v1.41 prefix is accepted
 GPU_PROBE_LABEL = "io.nimctl.gpu-probe"
 GPU_PROBE_COMMAND = ["nvidia-smi", "-L"]
+INSPECT_WORKERS = 8  # below docker-py's 10 pooled connections per engine
 
 
 def connect(loaded: LoadedSettings, *, environ: Mapping[str, str] | None = None, timeout: float = 15.0) -> Engine:
@@ -72,9 +80,23 @@ def _restart_policy(spec: ContainerSpec, entrypoint: list[str] | None) -> dict[s
 
 
 class Engine:
-    def __init__(self, client: docker.DockerClient, kind: EngineKind | None = None, choice: EngineChoice | None = None):
-        self.client = client
-        self.api = client.api
+    """One engine: reads over its local socket when it has one (`reads`), everything else through
+    docker-py's client, which is made at the first call that needs it (`connect_client`)."""
+
+    def __init__(
+        self,
+        client: docker.DockerClient | None = None,
+        kind: EngineKind | None = None,
+        choice: EngineChoice | None = None,
+        *,
+        reads: LocalReads | None = None,
+        connect_client: Callable[[], docker.DockerClient] | None = None,
+    ):
+        if client is None and connect_client is None:
+            raise ValueError("an Engine needs a docker-py client or a way to make one")
+        self._client = client
+        self._connect_client = connect_client
+        self.reads = reads
         self.kind = kind or EngineKind.from_version(self.api.version())
         self.choice = choice or EngineChoice(url=self.kind.url, source="given")
 
@@ -82,35 +104,81 @@ class Engine:
     def open(cls, choice: EngineChoice, timeout: float = 15.0) -> Engine:
         """Connect to the engine `choice` names; ssh:// goes through the ssh binary (docker_shims)."""
         what = f"the engine at {choice.url} (from {choice.source})"
-        with engine_errors("connect", what, unreachable_hint=choice.unreachable_hint()):
-            client = make_client(choice.url, _tls_config(choice.tls), timeout)
+        hint = choice.unreachable_hint()
+
+        def connect_client() -> docker.DockerClient:
+            with engine_errors("connect", what, unreachable_hint=hint):
+                return docker_shims.make_client(choice.url, _tls_config(choice.tls), timeout)
+
+        path = socket_path(choice.url) if choice.tls is None else None
+        if path is not None:
+            reads = LocalReads(path, timeout)
+            with contextlib.suppress(ReadFailed):  # no clear answer: docker-py below says why
+                answer = reads.version()
+                return cls(
+                    None,
+                    EngineKind.from_version(answer, choice.url),
+                    choice,
+                    reads=reads,
+                    connect_client=connect_client,
+                )
+        client = connect_client()
+        with engine_errors("connect", what, unreachable_hint=hint):
             answer = client.version()
         return cls(client, EngineKind.from_version(answer, choice.url), choice)
 
+    @property
+    def client(self) -> docker.DockerClient:
+        """docker-py's client, made the first time a call needs it."""
+        if self._client is None:
+            assert self._connect_client is not None
+            self._client = self._connect_client()
+        return self._client
+
+    @property
+    def api(self) -> Any:
+        return self.client.api
+
     # --- observing -------------------------------------------------------------------------
 
-    def inspect(self, name_or_id: str) -> ContainerInfo | None:
+    def _read(self, call: str, ref: str) -> dict[str, Any] | None:
+        """`inspect_container` or `inspect_image` of `ref`; None when the engine has no such object.
+        Over the local socket when there is one; else, or without a clear answer there, docker-py."""
+        if self.reads is not None:
+            with contextlib.suppress(ReadFailed):
+                return getattr(self.reads, call)(ref)
         try:
-            return ContainerInfo.from_inspect(self.api.inspect_container(name_or_id))
-        except docker.errors.NotFound:
+            return getattr(self.api, call)(ref)
+        except docker.errors.NotFound:  # ImageNotFound is one
             return None
+
+    def inspect(self, name_or_id: str) -> ContainerInfo | None:
+        answer = self._read("inspect_container", name_or_id)
+        return ContainerInfo.from_inspect(answer) if answer is not None else None
+
+    def _summaries(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.reads is not None:
+            with contextlib.suppress(ReadFailed):
+                return self.reads.containers(filters)
+        return self.api.containers(all=True, filters=filters)
 
     def managed_containers(self, name: str | None = None) -> list[ContainerInfo]:
         filters: dict[str, Any] = {"label": MANAGED_FILTER}
         if name:
             filters["name"] = f"^/?{re.escape(name)}$"  # podman matches names without the "/"
-        infos = []
-        for summary in self.api.containers(all=True, filters=filters):
-            info = self.inspect(summary["Id"])
-            if info is not None:
-                infos.append(info)
-        return sorted(infos, key=lambda info: info.name)
+        ids = [summary["Id"] for summary in self._summaries(filters)]
+        if len(ids) > 1 and self.kind.ssh_host is None:
+            # One inspect per container, all at once (docker-py's pool holds 10 connections); over
+            # SSH each connection is an ssh process, so those stay one at a time.
+            with ThreadPoolExecutor(max_workers=min(INSPECT_WORKERS, len(ids))) as pool:
+                found = list(pool.map(self.inspect, ids))
+        else:
+            found = [self.inspect(container_id) for container_id in ids]
+        return sorted((info for info in found if info is not None), key=lambda info: info.name)
 
     def image_id(self, reference: str) -> str | None:
-        try:
-            return self.api.inspect_image(reference)["Id"]
-        except docker.errors.NotFound:  # ImageNotFound is one
-            return None
+        answer = self._read("inspect_image", reference)
+        return answer["Id"] if answer is not None else None
 
     def engine_info(self) -> dict[str, Any]:
         with engine_errors("query", "the Docker engine"):
@@ -127,7 +195,7 @@ class Engine:
         """
         if self.kind.ssh_host is None or not url:
             return contextlib.nullcontext(url)
-        return ssh_tunnel(self.kind.url, url)
+        return tunnel.ssh_tunnel(self.kind.url, url)
 
     # --- images ----------------------------------------------------------------------------
 
@@ -159,7 +227,7 @@ class Engine:
     def build_simulator(self, reference: str) -> str:
         try:
             with engine_errors("build", reference):
-                return ensure_simulator_image(self.client, tag=reference).id
+                return simulator_build.ensure_simulator_image(self.client, tag=reference).id
         except RuntimeError as exc:
             raise ConfigError(f"cannot build the simulator image: {exc}", hint="apt-get install python3.11") from None
 

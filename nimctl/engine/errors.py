@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import requests.exceptions
 from pydantic import SecretStr
 
-from nimctl.engine.docker_shims import SshFailed, docker
+from nimctl import lazy
 from nimctl.errors import (
     ConfigError,
     ContainerExited,
@@ -26,6 +26,16 @@ from nimctl.errors import (
     redact,
 )
 from nimctl.pull import classify_registry_error, one_line
+
+if TYPE_CHECKING:
+    import docker
+    import requests.exceptions
+
+    from nimctl.engine import docker_shims
+else:  # loaded when an error is to be told apart: reads over the local socket need no docker-py
+    docker = lazy.module("docker", after=lazy.DOCKER_IMPORTER)
+    requests = lazy.module("requests", after=lazy.DOCKER_IMPORTER)
+    docker_shims = lazy.module(lazy.DOCKER_IMPORTER)
 
 REGISTRY_ACTIONS = ("login", "pull")
 GPU_PROBE_TOOL = "nvidia-smi"  # what the GPU check runs in its throwaway container (client.GPU_PROBE_COMMAND)
@@ -50,7 +60,7 @@ def engine_errors(
         yield
     except docker.errors.APIError as exc:
         raise _api_error(action, what, exc, secret, unreachable_hint) from None
-    except (docker.errors.DockerException, requests.exceptions.RequestException, SshFailed) as exc:
+    except (docker.errors.DockerException, requests.exceptions.RequestException, docker_shims.SshFailed) as exc:
         raise _connection_error(action, what, exc, unreachable_hint) from None
 
 

@@ -1,0 +1,127 @@
+"""nimctl/engine/local_reads.py: which URLs are read over the socket, the filters as the engine takes
+them, and which answers are taken (200, 404) or left to docker-py (ReadFailed). The engine here is
+a stdlib HTTP server on a unix socket; tests/integration/test_local_reads.py compares the reads with
+docker-py's on the real Docker and Podman engines."""
+
+from __future__ import annotations
+
+import json
+import socketserver
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+
+from nimctl.engine.local_reads import LocalReads, ReadFailed, engine_filters, socket_path
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("unix:///var/run/docker.sock", "/var/run/docker.sock"),
+        ("unix:///run/podman/podman.sock", "/run/podman/podman.sock"),
+        ("http+unix:///run/x.sock", "/run/x.sock"),
+        ("/run/user/1000/docker.sock", "/run/user/1000/docker.sock"),
+        ("tcp://127.0.0.1:2375", None),
+        ("ssh://me@host", None),
+        ("npipe:////./pipe/docker_engine", None),
+        ("unix://", None),
+    ],
+)
+def test_socket_path(url: str, path: str | None) -> None:
+    assert socket_path(url) == path
+
+
+def test_filters_are_lists_of_text_as_docker_py_sends_them() -> None:
+    assert engine_filters({"label": "io.nimctl.managed=true", "name": "^/?n$"}) == {
+        "label": ["io.nimctl.managed=true"],
+        "name": ["^/?n$"],
+    }
+    assert engine_filters({"dangling": True, "label": ["a=1", "b"]}) == {"dangling": ["true"], "label": ["a=1", "b"]}
+
+
+class FakeEngine(BaseHTTPRequestHandler):
+    answers: dict[str, tuple[int, bytes]] = {}
+    seen: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self.seen.append(self.path)
+        status, body = self.answers.get(self.path.split("?")[0], (404, b'{"message": "no such object"}'))
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def address_string(self) -> str:  # a unix socket has no (host, port)
+        return "local"
+
+
+class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[tuple[str, type[FakeEngine]]]:
+    path = str(tmp_path / "engine.sock")
+    handler = type("Handler", (FakeEngine,), {"answers": {}, "seen": []})
+    server = UnixServer(path, handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield path, handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_reads_use_the_engines_api_version(engine) -> None:
+    path, handler = engine
+    handler.answers.update(
+        {
+            "/version": (200, json.dumps({"ApiVersion": "1.41", "Version": "20.10"}).encode()),
+            "/v1.41/containers/json": (200, b'[{"Id": "abc"}]'),
+            "/v1.41/containers/n1/json": (200, b'{"Id": "abc", "Name": "/n1"}'),
+            "/v1.41/images/127.0.0.1:5000/nim/x:1.0/json": (200, b'{"Id": "sha256:1"}'),
+        }
+    )
+    reads = LocalReads(path, 5)
+    assert reads.version()["Version"] == "20.10"
+    assert reads.containers({"label": "io.nimctl.managed=true"}) == [{"Id": "abc"}]
+    assert reads.inspect_container("n1") == {"Id": "abc", "Name": "/n1"}
+    assert reads.inspect_image("127.0.0.1:5000/nim/x:1.0") == {"Id": "sha256:1"}  # registry and tag kept as they are
+    assert reads.inspect_container("gone") is None  # 404: no such container
+    listing = next(seen for seen in handler.seen if seen.startswith("/v1.41/containers/json"))
+    assert "all=1" in listing and "io.nimctl.managed%3Dtrue" in listing
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(500, b'{"message": "boom"}'), (200, b"not json"), (301, b""), (200, b'{"no": "list"}')],
+)
+def test_anything_unclear_is_left_to_docker_py(engine, status: int, body: bytes) -> None:
+    path, handler = engine
+    handler.answers["/version"] = (200, b'{"ApiVersion": "1.41"}')
+    handler.answers["/v1.41/containers/json"] = (status, body)
+    handler.answers["/v1.41/containers/n1/json"] = (status, body)
+    reads = LocalReads(path, 5)
+    reads.version()
+    with pytest.raises(ReadFailed):
+        reads.containers({})
+    if body != b'{"no": "list"}':  # a dict is a fine inspect
+        with pytest.raises(ReadFailed):
+            reads.inspect_container("n1")
+
+
+def test_a_version_without_api_version_is_unclear(engine) -> None:
+    path, handler = engine
+    handler.answers["/version"] = (200, b'{"Version": "1"}')
+    with pytest.raises(ReadFailed):
+        LocalReads(path, 5).version()
+
+
+def test_nothing_listening(tmp_path: Path) -> None:
+    with pytest.raises(ReadFailed):
+        LocalReads(str(tmp_path / "missing.sock"), 1).version()
