@@ -85,7 +85,7 @@ def test_reads_match_docker_py_and_leave_it_unloaded(make_deployment, sim_image:
 
 
 def test_reads_on_podman_match_docker_py(make_podman_deployment, podman_sim_image: str, podman_client) -> None:
-    deployment = make_podman_deployment(podman_sim_image, pull="never", gpus="none", runtime="")
+    deployment = make_podman_deployment(podman_sim_image, pull="never")  # GPUs through CDI, as test_podman
     deployment.up("--no-smoke", check=True)
 
     reads = LocalReads(socket_path(PODMAN_URL), 10)
