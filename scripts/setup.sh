@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup-engine.sh
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,bench]' 2>&1 | grep -v "^WARNING: Location" || true
-.venv/bin/python -c "import nimctl, docker, openai, typer, tenacity, pydantic_settings, testcontainers"
+.venv/bin/python -c "import nimctl, docker, openai, typer, tenacity, pydantic, testcontainers"
