@@ -14,6 +14,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
+Part = str | tuple[str, str]  # text, or (text, rich style)
+
 # rich's markup tags: "[bold]", "[/]", "[link=...]", "[#ff0000]", "[@click]", each maybe after
 # backslashes; an odd number of backslashes makes the tag literal text.
 MARKUP_TAG = re.compile(r"((\\*)\[([a-z#/@][^[]*?)])")
@@ -85,6 +87,21 @@ class PlainConsole:
     def quiet(cls) -> PlainConsole:
         """A console that prints nothing (the Python API's default: it returns data instead)."""
         return cls(lambda: _quiet_rich(), stream=lambda: _DISCARD)
+
+
+def print_parts(console: Any, *parts: Part, **options: Any) -> None:
+    """Print one line made of `parts`, each text or (text, style); every part is text, never markup
+    (names, urls and engine messages are printed as they are).
+
+    On a PlainConsole the text alone, without loading rich; on a rich console the styled
+    `Text.assemble(*parts)`. `options` go to a rich console's `print` (`soft_wrap=True`).
+    """
+    if isinstance(console, PlainConsole):
+        console.print("".join(part if isinstance(part, str) else part[0] for part in parts), markup=False)
+        return
+    from rich.text import Text  # a rich console: rich is loaded already
+
+    console.print(Text.assemble(*parts), highlight=False, **options)
 
 
 class _Discard:

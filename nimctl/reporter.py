@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from nimctl import lazy
-from nimctl.plain_console import PlainConsole
-
-if TYPE_CHECKING:
-    import rich.text as rich_text
-else:
-    rich_text = lazy.module("rich.text")  # only for a terminal: a PlainConsole prints the text alone
-
-Part = str | tuple[str, str]  # text, or (text, rich style)
+from nimctl.plain_console import print_parts
 
 
 class Reporter:
@@ -25,16 +17,10 @@ class Reporter:
         self.console = console
 
     def step(self, text: str) -> None:
-        self._line(("•", "bold cyan"), " ", text)
+        print_parts(self.console, ("•", "bold cyan"), " ", text)
 
     def warn(self, text: str) -> None:
-        self._line(("warning:", "yellow"), " ", text)
+        print_parts(self.console, ("warning:", "yellow"), " ", text)
 
     def phase(self, name: str, phase: str) -> None:
-        self._line(("•", "bold cyan"), f" {name}: {phase}")
-
-    def _line(self, *parts: Part) -> None:
-        if isinstance(self.console, PlainConsole):
-            self.console.print("".join(part if isinstance(part, str) else part[0] for part in parts), markup=False)
-        else:
-            self.console.print(rich_text.Text.assemble(*parts), highlight=False)
+        print_parts(self.console, ("•", "bold cyan"), f" {name}: {phase}")

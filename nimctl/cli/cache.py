@@ -22,11 +22,10 @@ def prefetch(
     json_output: Json = False,
 ) -> None:
     """Run the image's `download-to-cache` into the cache dir, so a later `up` starts without downloading."""
-    from rich.text import Text
-
     from nimctl.cache import human_size, list_cache
     from nimctl.cli.output import console, emit_json
     from nimctl.engine import connect
+    from nimctl.plain_console import print_parts
     from nimctl.reporter import Reporter
     from nimctl.settings import load_options as load
     from nimctl.tasks import prefetch as run_prefetch
@@ -46,16 +45,13 @@ def prefetch(
     )
     if not engine.kind.is_local:  # a remote engine's cache is on its host: not listed from here
         where = f"{loaded.settings.cache_dir} on the engine's host ({engine.kind.describe()})"
-        out.print(Text.assemble(("prefetched", "bold green"), f" into {where}"), highlight=False)
+        print_parts(out, ("prefetched", "bold green"), f" into {where}")
         if json_output:
             emit_json({"path": str(loaded.settings.cache_dir), "engine": engine.kind.describe(), "local": False})
         return
     listing = list_cache(loaded.settings.cache_dir)
-    out.print(
-        Text.assemble(
-            ("prefetched", "bold green"), f" into {listing.path}: {human_size(listing.total_bytes)} in the cache"
-        ),
-        highlight=False,
+    print_parts(
+        out, ("prefetched", "bold green"), f" into {listing.path}: {human_size(listing.total_bytes)} in the cache"
     )
     if json_output:
         emit_json(listing.to_dict())

@@ -9,10 +9,9 @@ from nimctl.errors import PreflightFailed
 @opt.uses_settings("doctor")
 def doctor(options: opt.SettingValues, json_output: opt.Json = False) -> None:
     """Check the machine before `up`: engine, GPU support, NGC key, cache dir, port, disk, GPUs held by other NIMs."""
-    from rich.text import Text
-
     from nimctl.cli.output import console, emit_json
     from nimctl.engine import connect
+    from nimctl.plain_console import print_parts
     from nimctl.preflight import FAIL, check_engine, check_gpu_sharing, run_checks
     from nimctl.settings import load_options as load
 
@@ -37,11 +36,9 @@ def doctor(options: opt.SettingValues, json_output: opt.Json = False) -> None:
     if json_output:
         emit_json([check.to_dict() for check in checks])
     out = console()
-    marks = {"pass": "[green]pass[/]", "fail": "[red]FAIL[/]", "warn": "[yellow]warn[/]", "skip": "[dim]skip[/]"}
+    marks = {"pass": ("pass", "green"), "fail": ("FAIL", "red"), "warn": ("warn", "yellow"), "skip": ("skip", "dim")}
     for check in checks:
-        out.print(
-            Text.assemble(Text.from_markup(marks[check.status]), f"  {check.name:<14} {check.detail}"), highlight=False
-        )
+        print_parts(out, marks[check.status], f"  {check.name:<14} {check.detail}")
         if check.hint and check.status in ("fail", "warn"):
             out.print(f"      hint: {check.hint}", highlight=False, markup=False)
     failed = [check for check in checks if check.status == FAIL]

@@ -12,6 +12,7 @@ import typer
 
 from nimctl.cli.output import console
 from nimctl.errors import ExitCode, NimctlError
+from nimctl.plain_console import print_parts
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
@@ -19,14 +20,13 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 
 
 def report_error(error: NimctlError) -> None:
-    from rich.text import Text  # user and engine text is text, never markup
-
+    """`error: MESSAGE`, the details, `hint: HINT` on stderr; user and engine text is text, never markup."""
     out = console()
-    out.print(Text.assemble(("error:", "bold red"), " ", error.message), highlight=False, soft_wrap=True)
+    print_parts(out, ("error:", "bold red"), " ", error.message, soft_wrap=True)
     for line in error.details:
         out.print(line, markup=False, highlight=False, soft_wrap=True)
     if error.hint:
-        out.print(Text.assemble(("hint:", "bold"), " ", error.hint), highlight=False, soft_wrap=True)
+        print_parts(out, ("hint:", "bold"), " ", error.hint, soft_wrap=True)
 
 
 def guarded(command: Callable[..., Any]) -> Callable[..., Any]:

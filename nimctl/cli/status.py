@@ -95,10 +95,14 @@ def _crash_loop_lines(rows: list[dict[str, Any]]) -> list[Any]:
     return lines
 
 
+def _none_found(name: str | None) -> str:
+    return "no nimctl containers" + (f" named {name!r}" if name else "")
+
+
 def render(rows: list[dict[str, Any]], name: str | None) -> Any:
     """The rows as a rich renderable (a table, or a line when there is nothing)."""
     if not rows:
-        return rich_text.Text("no nimctl containers" + (f" named {name!r}" if name else ""))
+        return rich_text.Text(_none_found(name))
     table = rich_table.Table(box=None, pad_edge=False)
     for column in COLUMNS:
         # a name is never cut short (a crowded engine's table folds the other cells instead)
@@ -151,6 +155,7 @@ def status(
     from nimctl.errors import NotServing
     from nimctl.inventory import not_serving
     from nimctl.inventory import status as status_rows
+    from nimctl.plain_console import print_parts
     from nimctl.settings import load_options as load
 
     engine = connect(load("status", options))
@@ -162,8 +167,10 @@ def status(
         rows = status_rows(engine, name, deep=deep)
         if json_output:
             emit_json(rows)
-        else:
+        elif rows:
             out.print(render(rows, name))
+        else:  # one line: rich is not loaded for it off a terminal
+            print_parts(out, _none_found(name))
         if broken := not_serving(rows):
             raise NotServing(
                 f"ready by its health route but not answering a completion: {', '.join(broken)}",

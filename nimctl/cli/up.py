@@ -28,11 +28,10 @@ def up(
     json_output: opt.Json = False,
 ) -> None:
     """Start the NIM like NVIDIA's `docker run`, wait until it is ready, then smoke-test it."""
-    from rich.text import Text
-
     from nimctl.api import up as api_up
     from nimctl.cli.output import console, emit_json
     from nimctl.options import parse_env_pairs
+    from nimctl.plain_console import print_parts
 
     smoke = options["smoke"]
     if no_smoke and smoke not in (None, "none"):
@@ -46,12 +45,12 @@ def up(
         console=out,
     )
     where = f" (on the engine's host; nimctl reached it via {result.via})" if result.via else ""
-    ready = Text.assemble(
+    print_parts(  # rich is not loaded for it off a terminal
+        out,
         ("ready", "bold green"),
         f" {result.name}: {result.url}/v1{where}  model ",
         (result.model or "(none listed)", "bold"),
         f" ({result.action}, {result.seconds:.1f}s)",
     )
-    out.print(ready, highlight=False)
     if json_output:
         emit_json(result.to_dict())

@@ -15,7 +15,7 @@ from rich.errors import MarkupError
 from rich.table import Table
 from rich.text import Text
 
-from nimctl.plain_console import PlainConsole, markup_text
+from nimctl.plain_console import PlainConsole, markup_text, print_parts
 from nimctl.reporter import Reporter
 
 
@@ -106,3 +106,22 @@ def test_quiet_prints_nothing(capsys) -> None:
     PlainConsole.quiet().print("[bold]x[/]")
     Reporter(PlainConsole.quiet()).step("y")
     assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("value", ["n1", "[bold]n1[/]", "a [red] b", "\\[x]", "[/]"])
+def test_styled_parts_print_text_on_both_consoles(value: str) -> None:
+    """print_parts (the reporter's lines, `error:`/`hint:`, up's `ready` line): user values are
+    never markup, and the plain console prints the same text without making a rich console."""
+    parts = (("ready", "bold green"), f" {value}: http://h/v1  model ", (value, "bold"), " (create, 1.0s)")
+    out = io.StringIO()
+    plain = PlainConsole(lambda: pytest.fail("rich was made for text"), stream=lambda: out)
+    print_parts(plain, *parts)
+    rich_out = io.StringIO()
+    print_parts(Console(file=rich_out, no_color=True, force_terminal=False, width=1000), *parts, soft_wrap=True)
+    assert out.getvalue() == rich_out.getvalue() == f"ready {value}: http://h/v1  model {value} (create, 1.0s)\n"
+
+
+def test_styled_parts_keep_their_styles_on_a_terminal() -> None:
+    out = io.StringIO()
+    print_parts(Console(file=out, force_terminal=True, color_system="standard", width=1000), ("ready", "green"), " n1")
+    assert out.getvalue() == "\x1b[32mready\x1b[0m n1\n"
