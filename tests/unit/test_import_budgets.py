@@ -71,9 +71,14 @@ def imported(args: list[str], tmp_path: Path) -> set[str]:
         text=True,
         timeout=60,
     )
-    names = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    names = reported(done.stderr)
     assert "nimctl.cli.app" in names, done.stderr[-2000:]  # the command really ran
     return names
+
+
+def reported(stderr: str) -> set[str]:
+    """The modules `python -X importtime` reported."""
+    return {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
 
 
 def over_budget(names: set[str], forbidden: set[str]) -> list[str]:
@@ -108,3 +113,13 @@ def test_the_budget_check_can_fail(tmp_path: Path) -> None:
     """What a command does import is reported, its submodules too."""
     over = over_budget(imported(["--help"], tmp_path), {"typer"})
     assert "typer" in over and "typer.main" in over
+
+
+def test_a_module_loaded_on_first_use_is_reported() -> None:
+    """nimctl.lazy imports the way the import statement does: `importlib.import_module` is not
+    reported by -X importtime, and a budget would then miss the module itself."""
+    code = "from nimctl import lazy; lazy.module('fractions').Fraction; lazy.import_module('colorsys')"
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert {"fractions", "colorsys"} <= reported(done.stderr)
