@@ -25,10 +25,11 @@ from pydantic import SecretStr
 
 from nimctl import lazy
 from nimctl.container import MANAGED_FILTER, ContainerInfo, OneOffResult
+from nimctl.engine import create_request
 from nimctl.engine.choice import EngineChoice, TlsFiles, choose_engine
 from nimctl.engine.errors import engine_errors, scrub
-from nimctl.engine.kind import EngineKind, GpuMethod, cdi_devices
-from nimctl.engine.local_reads import LocalReads, ReadFailed, socket_path
+from nimctl.engine.kind import EngineKind
+from nimctl.engine.local_api import LocalApi, NoClearAnswer, socket_path
 from nimctl.errors import ConfigError, PullError, redact
 from nimctl.pull import classify_registry_error
 from nimctl.spec import ContainerSpec, split_reference
@@ -39,17 +40,18 @@ if TYPE_CHECKING:
     from nimctl.engine import docker_shims, simulator_build, tunnel, watch
     from nimctl.engine.watch import ContainerSignals
     from nimctl.settings import LoadedSettings
+    from nimctl.simulator import image as sim_recipe
 else:
     watch = lazy.module("nimctl.engine.watch")  # only `up` waits and follows: status never loads it
     # docker-py (~0.1 s to import) is loaded by the first call that is not a read over a local
-    # socket (local_reads): `status` and an unchanged `up` never load it.
+    # socket (local_api): `status` and an unchanged `up` never load it.
     docker = lazy.module("docker", after=lazy.DOCKER_IMPORTER)
     docker_shims = lazy.module(lazy.DOCKER_IMPORTER)
     simulator_build = lazy.module("nimctl.engine.simulator_build")
+    sim_recipe = lazy.module("nimctl.simulator.image")  # the simulator's recipe hash: a sim profile only
     tunnel = lazy.module("nimctl.engine.tunnel")
 
 NGC_USERNAME = "$oauthtoken"  # nvcr.io's fixed user name for API-key logins
-LIBPOD_CREATE = "/libpod/containers/create"  # podman's own API; docker-py's /v1.41 prefix is accepted
 GPU_PROBE_LABEL = "io.nimctl.gpu-probe"
 GPU_PROBE_COMMAND = ["nvidia-smi", "-L"]
 INSPECT_WORKERS = 8  # below docker-py's 10 pooled connections per engine
@@ -72,13 +74,6 @@ def _tls_config(tls: TlsFiles | None) -> Any:
     return docker.tls.TLSConfig(client_cert=tls.client_cert, ca_cert=tls.ca_cert, verify=tls.verify)
 
 
-def _restart_policy(spec: ContainerSpec, entrypoint: list[str] | None) -> dict[str, Any] | None:
-    """The engine's restart policy for `spec` (docker's HostConfig.RestartPolicy); None: no policy."""
-    if entrypoint or not spec.restart.restarts:
-        return None
-    return {"Name": spec.restart.name, "MaximumRetryCount": spec.restart.max_retries}
-
-
 class Engine:
     """One engine: reads over its local socket when it has one (`reads`), everything else through
     docker-py's client, which is made at the first call that needs it (`connect_client`)."""
@@ -89,14 +84,14 @@ class Engine:
         kind: EngineKind | None = None,
         choice: EngineChoice | None = None,
         *,
-        reads: LocalReads | None = None,
+        local: LocalApi | None = None,
         connect_client: Callable[[], docker.DockerClient] | None = None,
     ):
         if client is None and connect_client is None:
             raise ValueError("an Engine needs a docker-py client or a way to make one")
         self._client = client
         self._connect_client = connect_client
-        self.reads = reads
+        self.local = local
         self.kind = kind or EngineKind.from_version(self.api.version())
         self.choice = choice or EngineChoice(url=self.kind.url, source="given")
 
@@ -112,14 +107,14 @@ class Engine:
 
         path = socket_path(choice.url) if choice.tls is None else None
         if path is not None:
-            reads = LocalReads(path, timeout)
-            with contextlib.suppress(ReadFailed):  # no clear answer: docker-py below says why
-                answer = reads.version()
+            local = LocalApi(path, timeout)
+            with contextlib.suppress(NoClearAnswer):  # no clear answer: docker-py below says why
+                answer = local.version()
                 return cls(
                     None,
                     EngineKind.from_version(answer, choice.url),
                     choice,
-                    reads=reads,
+                    local=local,
                     connect_client=connect_client,
                 )
         client = connect_client()
@@ -144,9 +139,9 @@ class Engine:
     def _read(self, call: str, ref: str) -> dict[str, Any] | None:
         """`inspect_container` or `inspect_image` of `ref`; None when the engine has no such object.
         Over the local socket when there is one; else, or without a clear answer there, docker-py."""
-        if self.reads is not None:
-            with contextlib.suppress(ReadFailed):
-                return getattr(self.reads, call)(ref)
+        if self.local is not None:
+            with contextlib.suppress(NoClearAnswer):
+                return getattr(self.local, call)(ref)
         try:
             return getattr(self.api, call)(ref)
         except docker.errors.NotFound:  # ImageNotFound is one
@@ -157,9 +152,9 @@ class Engine:
         return ContainerInfo.from_inspect(answer) if answer is not None else None
 
     def _summaries(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
-        if self.reads is not None:
-            with contextlib.suppress(ReadFailed):
-                return self.reads.containers(filters)
+        if self.local is not None:
+            with contextlib.suppress(NoClearAnswer):
+                return self.local.containers(filters)
         return self.api.containers(all=True, filters=filters)
 
     def managed_containers(self, name: str | None = None) -> list[ContainerInfo]:
@@ -181,6 +176,9 @@ class Engine:
         return answer["Id"] if answer is not None else None
 
     def engine_info(self) -> dict[str, Any]:
+        if self.local is not None:
+            with contextlib.suppress(NoClearAnswer):
+                return self.local.info()
         with engine_errors("query", "the Docker engine"):
             return self.api.info()
 
@@ -225,9 +223,14 @@ class Engine:
         return image_id
 
     def build_simulator(self, reference: str) -> str:
+        """The simulator image's id; built when missing or when its recipe changed (simulator_build)."""
+        present = self._read("inspect_image", reference)
+        labels = ((present or {}).get("Config") or {}).get("Labels") or {}
+        if present is not None and sim_recipe.is_current(labels):
+            return present["Id"]
         try:
             with engine_errors("build", reference):
-                return simulator_build.ensure_simulator_image(self.client, tag=reference).id
+                return simulator_build.build_simulator_image(self.client, tag=reference).id
         except RuntimeError as exc:
             raise ConfigError(f"cannot build the simulator image: {exc}", hint="apt-get install python3.11") from None
 
@@ -237,84 +240,21 @@ class Engine:
         """Create (not start) the container; the GPU request goes the way this engine honours it.
 
         With `entrypoint` (a one-off command, e.g. the GPU probe) the container gets no network.
+        The request is create_request's, over the local socket when there is one; an answer other
+        than "created" there is asked again through docker-py, for its error.
         """
-        environment = {**spec.env, **{k: v.get_secret_value() for k, v in spec.secret_env.items()}}
-        method = self.kind.gpu_method
-        if spec.gpus.wanted and method is GpuMethod.LIBPOD_CDI:
-            return self._create_libpod(spec, environment, entrypoint)
-        device_requests = []
-        if spec.gpus.wanted and method is GpuMethod.CDI_REQUEST:
-            device_requests.append(docker.types.DeviceRequest(driver="cdi", device_ids=cdi_devices(spec.gpus)))
-        elif spec.gpus.wanted:
-            device_requests.append(
-                docker.types.DeviceRequest(
-                    count=spec.gpus.count if not spec.gpus.device_ids else None,
-                    device_ids=list(spec.gpus.device_ids) or None,
-                    capabilities=[["gpu"]],
+        if create_request.uses_libpod(spec, self.kind):
+            with engine_errors("create", spec.name):
+                response = self.api._post_json(
+                    self.api._url(create_request.LIBPOD_CREATE), data=create_request.libpod_body(spec, entrypoint)
                 )
-            )
-        host_config = self.api.create_host_config(
-            runtime=None if self.kind.is_podman else spec.runtime,  # podman's GPUs are CDI devices
-            device_requests=device_requests or None,
-            shm_size=spec.shm_size,
-            mounts=[
-                docker.types.Mount(target=m.target, source=str(m.source), type="bind", read_only=m.read_only)
-                for m in spec.mounts
-            ],
-            port_bindings={p.container_port: (p.host_ip, p.host_port) for p in spec.ports},
-            network_mode="none" if entrypoint else None,
-            restart_policy=_restart_policy(spec, entrypoint),
-        )
+                return self.api._result(response, json=True)["Id"]
+        body = create_request.compat_body(spec, self.kind, entrypoint)
+        if self.local is not None:
+            with contextlib.suppress(NoClearAnswer):
+                return self.local.create_container(spec.name, body)
         with engine_errors("create", spec.name):
-            created = self.api.create_container(
-                spec.image,
-                name=spec.name,
-                environment=environment,
-                labels=spec.labels,
-                user=spec.user,
-                ports=[p.container_port for p in spec.ports],
-                host_config=host_config,
-                command=list(spec.command) or None,
-                entrypoint=entrypoint,
-                detach=True,
-            )
-        return created["Id"]
-
-    def _create_libpod(self, spec: ContainerSpec, environment: dict[str, str], entrypoint: list[str] | None) -> str:
-        """Podman < 5.4 ignores a compat DeviceRequest: its own create API takes CDI devices."""
-        body: dict[str, Any] = {
-            "name": spec.name,
-            "image": spec.image,
-            "env": environment,
-            "labels": spec.labels,
-            "user": spec.user,
-            "devices": [{"path": device} for device in cdi_devices(spec.gpus)],
-            "shm_size": spec.shm_size,
-            "mounts": [
-                {
-                    "destination": m.target,
-                    "source": str(m.source),
-                    "type": "bind",
-                    "options": ["ro" if m.read_only else "rw"],
-                }
-                for m in spec.mounts
-            ],
-            "portmappings": [
-                {"host_ip": p.host_ip, "host_port": p.host_port, "container_port": p.container_port, "protocol": "tcp"}
-                for p in spec.ports
-            ],
-        }
-        if spec.command:
-            body["command"] = list(spec.command)
-        if policy := _restart_policy(spec, entrypoint):
-            body["restart_policy"] = policy["Name"]
-            if policy["MaximumRetryCount"]:
-                body["restart_tries"] = policy["MaximumRetryCount"]
-        if entrypoint:
-            body["entrypoint"], body["command"], body["netns"] = entrypoint, [], {"nsmode": "none"}
-        with engine_errors("create", spec.name):
-            response = self.api._post_json(self.api._url(LIBPOD_CREATE), data=body)
-            return self.api._result(response, json=True)["Id"]
+            return self.api.create_container_from_config(body, name=spec.name)["Id"]
 
     def list_gpus(self, spec: ContainerSpec) -> tuple[int, str]:
         """Run `nvidia-smi -L` in a throwaway container of the spec's image with its GPU request.
@@ -336,6 +276,9 @@ class Engine:
         return result.exit_code, "\n".join(result.lines)
 
     def start(self, container_id: str) -> None:
+        if self.local is not None:
+            with contextlib.suppress(NoClearAnswer):
+                return self.local.start_container(container_id)
         with engine_errors("start", container_id[:12]):
             self.api.start(container_id)
 
@@ -415,4 +358,32 @@ class Engine:
         return self.api.logs(container_id, stream=True, follow=follow, tail=tail)
 
     def signals(self, container_id: str) -> ContainerSignals:
-        return watch.ContainerSignals(self.client, container_id)
+        """Follow the container's exit and log while `up` waits (watch.ContainerSignals)."""
+        return watch.ContainerSignals(self, container_id)
+
+    # --- the streams ContainerSignals follows (watch.EventSource) ----------------------------
+
+    def events(self, container_id: str) -> Any:
+        """The container's engine events from now on, as dicts (closable)."""
+        if self.local is not None:
+            with contextlib.suppress(NoClearAnswer):
+                return self.local.events({"container": container_id})
+        # filtered by container only: podman answers an "event" filter of two values with nothing at all
+        return self.api.events(decode=True, filters={"container": container_id})
+
+    def follow_logs_since(self, container_id: str, since: float) -> Any:
+        """The container's output from `since` (epoch seconds) on, followed (closable)."""
+        if self.local is not None:
+            with contextlib.suppress(NoClearAnswer):
+                return self.local.follow_logs(container_id, since)
+        return self.api.logs(container_id, stream=True, follow=True, since=since)
+
+    def answers(self) -> bool:
+        """Whether the engine answers (a stream that ended: the engine's end, or only the stream's?)."""
+        if self.local is not None:
+            return self.local.ping()
+        try:
+            self.api.ping()
+        except Exception:  # noqa: BLE001 - whatever the failure, the engine is not there
+            return False
+        return True

@@ -1,24 +1,33 @@
-"""The engine's read-only answers over a local socket, without docker-py.
+"""The engine's API over a local socket, without docker-py: the calls on `up`'s and `status`'s path.
 
 `status` and an unchanged `up` only read: the engine's version, the container list, an inspect
-or two, an image's id. On a local unix socket each is one HTTP GET, which http.client does in a
+or two, an image's id. A fresh `up` also creates and starts its container and follows its events
+and log. On a local unix socket each is one HTTP request, which http.client makes in a
 millisecond, while importing docker-py (with requests and urllib3) costs ~0.1 s of every command
-(issue 17). The paths and the API version are docker-py's (`/v<the engine's ApiVersion>/...`,
-as its version="auto" picks), so the answers are the same JSON.
+(issue 17), and on a fresh `up` it was spent before the container was even created. The paths and
+the API version are docker-py's (`/v<the engine's ApiVersion>/...`, as its version="auto" picks),
+so the requests and answers are the same JSON.
 
-Only the clear answers are taken here: 200, and 404 for "no such container or image". Anything else
-(a refused connection, a 500, a timeout) raises ReadFailed, and the caller repeats the call through
-docker-py, whose errors nimctl already turns into its messages and exit codes.
+Only the clear answers are taken here: 200 (201 for a create, 204/304 for a start), and 404 for
+"no such container or image". Anything else (a refused connection, a 409, a 500, a timeout) raises
+NoClearAnswer, and the caller repeats the call through docker-py, whose errors nimctl already turns
+into its messages and exit codes: a create or start the engine refused changed nothing, so asking
+again gives the same refusal.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import http.client
+import io
 import json
 import socket
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote, urlencode, urlparse
 
+COMPAT_CREATE_PATH = "/containers/create"
 PATH_SAFE = "/:"  # what docker-py leaves unquoted in a path argument (an image's registry and tag)
 
 
@@ -31,7 +40,7 @@ def engine_filters(filters: dict[str, Any]) -> dict[str, list[str]]:
     return converted
 
 
-class ReadFailed(Exception):
+class NoClearAnswer(Exception):
     """Not a clear answer: repeat the call through docker-py for its error."""
 
 
@@ -61,8 +70,57 @@ def socket_path(url: str) -> str | None:
     return None
 
 
-class LocalReads:
-    """GETs of JSON on one local engine socket; `version()` first (it fixes the API version)."""
+class LocalStream:
+    """A streamed answer (engine events, a followed log) on its own connection; `close()` ends it
+    from any thread, as docker-py's CancellableStream does (a shutdown wakes a blocked read)."""
+
+    def __init__(self, conn: UnixConnection, response: http.client.HTTPResponse):
+        self._conn = conn
+        self.response = response
+
+    @property
+    def buffered(self) -> io.BufferedReader:
+        """The response's bytes as they come off the socket (chunk sizes and frame headers included)."""
+        return self.response.fp  # type: ignore[return-value]
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body as it arrives (HTTP chunking undone), until the engine ends it or it is closed."""
+        while data := self.response.read1(65536):
+            yield data
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """The JSON objects of the stream (engine events), as docker-py's `decode=True` gives them."""
+        return json_objects(self.chunks())
+
+    def close(self) -> None:
+        sock = self._conn.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self._conn.close()
+
+
+def json_objects(chunks: Iterable[bytes]) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a stream that sends one after another (engine events), however the
+    chunks cut them."""
+    decode = codecs.getincrementaldecoder("utf-8")("replace").decode
+    decoder = json.JSONDecoder()
+    text = ""
+    for chunk in chunks:
+        text += decode(chunk)
+        while text := text.lstrip():
+            try:
+                found, end = decoder.raw_decode(text)
+            except ValueError:
+                break  # the rest of this object is still to come
+            text = text[end:]
+            if isinstance(found, dict):
+                yield found
+
+
+class LocalApi:
+    """The engine calls `up` and `status` make, on one local socket; `version()` first (it fixes the
+    API version)."""
 
     def __init__(self, path: str, timeout: float):
         self.path = path
@@ -72,8 +130,22 @@ class LocalReads:
     def version(self) -> dict[str, Any]:
         answer = self._get("/version")
         if answer is None or not answer.get("ApiVersion"):
-            raise ReadFailed("/version")
+            raise NoClearAnswer("/version")
         self.prefix = f"/v{answer['ApiVersion']}"
+        return answer
+
+    def ping(self) -> bool:
+        """Whether the engine answers at all."""
+        try:
+            return self._call("GET", "/_ping")[0] == 200
+        except NoClearAnswer:
+            return False
+
+    def info(self) -> dict[str, Any]:
+        """`docker info`: the engine's id, runtimes, ..."""
+        answer = self._get(f"{self.prefix}/info")
+        if not isinstance(answer, dict):
+            raise NoClearAnswer("info")
         return answer
 
     def containers(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
@@ -82,7 +154,7 @@ class LocalReads:
             f"{self.prefix}/containers/json", {"all": "1", "filters": json.dumps(engine_filters(filters))}
         )
         if not isinstance(found, list):
-            raise ReadFailed("containers")
+            raise NoClearAnswer("containers")
         return found
 
     def inspect_container(self, ref: str) -> dict[str, Any] | None:
@@ -93,21 +165,74 @@ class LocalReads:
         """The image's inspect, or None when the engine has no such image."""
         return self._get(f"{self.prefix}/images/{quote(ref, safe=PATH_SAFE)}/json")
 
-    def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
-        conn = UnixConnection(self.path, self.timeout)
+    def create_container(self, name: str, body: dict[str, Any]) -> str:
+        """Create a container from a compat create body (create_request.compat_body); its id."""
+        path = f"{self.prefix}{COMPAT_CREATE_PATH}"
+        status, answer = self._call("POST", path, {"name": name}, body)
+        if status != 201:
+            raise NoClearAnswer(f"{path}: HTTP {status}")
         try:
-            conn.request("GET", f"{path}?{urlencode(params)}" if params else path)
-            response = conn.getresponse()
-            body = response.read()
-        except (OSError, http.client.HTTPException) as exc:
-            raise ReadFailed(f"{path}: {exc}") from None
-        finally:
-            conn.close()
-        if response.status == 404:
+            return str(json.loads(answer)["Id"])
+        except (ValueError, KeyError, TypeError):
+            raise NoClearAnswer(f"{path}: no id") from None
+
+    def start_container(self, ref: str) -> None:
+        path = f"{self.prefix}/containers/{quote(ref, safe=PATH_SAFE)}/start"
+        status, _ = self._call("POST", path)
+        if status not in (204, 304):  # 304: it runs already
+            raise NoClearAnswer(f"{path}: HTTP {status}")
+
+    def events(self, filters: dict[str, Any]) -> LocalStream:
+        """The engine's events from now on that match `filters`, as they happen."""
+        return self._stream(f"{self.prefix}/events", {"filters": json.dumps(engine_filters(filters))})
+
+    def follow_logs(self, ref: str, since: float) -> LocalStream:
+        """A container's output (stdout and stderr) written from `since` on (epoch seconds), followed."""
+        params = {"stdout": "1", "stderr": "1", "follow": "1", "timestamps": "0", "tail": "all", "since": str(since)}
+        return self._stream(f"{self.prefix}/containers/{quote(ref, safe=PATH_SAFE)}/logs", params)
+
+    def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
+        status, body = self._call("GET", path, params)
+        if status == 404:
             return None
-        if response.status != 200:
-            raise ReadFailed(f"{path}: HTTP {response.status}")
+        if status != 200:
+            raise NoClearAnswer(f"{path}: HTTP {status}")
         try:
             return json.loads(body)
         except ValueError:
-            raise ReadFailed(f"{path}: not JSON") from None
+            raise NoClearAnswer(f"{path}: not JSON") from None
+
+    def _send(
+        self, method: str, path: str, params: dict[str, str] | None, body: Any
+    ) -> tuple[UnixConnection, http.client.HTTPResponse]:
+        conn = UnixConnection(self.path, self.timeout)
+        target = f"{path}?{urlencode(params)}" if params else path
+        try:
+            if body is None:
+                conn.request(method, target)
+            else:
+                conn.request(method, target, json.dumps(body).encode(), {"Content-Type": "application/json"})
+            return conn, conn.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise NoClearAnswer(f"{path}: {type(exc).__name__}") from None  # never the body: it holds secrets
+
+    def _call(
+        self, method: str, path: str, params: dict[str, str] | None = None, body: Any = None
+    ) -> tuple[int, bytes]:
+        conn, response = self._send(method, path, params, body)
+        try:
+            return response.status, response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            raise NoClearAnswer(f"{path}: {type(exc).__name__}") from None
+        finally:
+            conn.close()
+
+    def _stream(self, path: str, params: dict[str, str]) -> LocalStream:
+        conn, response = self._send("GET", path, params, None)
+        if response.status != 200:
+            conn.close()
+            raise NoClearAnswer(f"{path}: HTTP {response.status}")
+        if conn.sock is not None:
+            conn.sock.settimeout(None)  # a quiet spell is no failure: close() ends the stream
+        return LocalStream(conn, response)

@@ -13,7 +13,7 @@ from typing import Any
 
 from nimctl.engine.docker_shims import docker
 from nimctl.simulator import image as recipe
-from nimctl.simulator.image import HASH_LABEL, SIM_IMAGE
+from nimctl.simulator.image import SIM_IMAGE
 
 
 def build_simulator_image(client: Any, tag: str = SIM_IMAGE) -> Any:
@@ -49,7 +49,7 @@ def ensure_simulator_image(client: Any, tag: str = SIM_IMAGE) -> Any:
         image = client.images.get(tag)
     except docker.errors.ImageNotFound:
         return build_simulator_image(client, tag)
-    if (image.labels or {}).get(HASH_LABEL) != recipe.recipe_hash():
+    if not recipe.is_current(image.labels):
         return build_simulator_image(client, tag)
     return image
 

@@ -12,12 +12,9 @@ import select
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from nimctl.readiness import ENGINE_GONE, REMOVED, STOPPED
-
-if TYPE_CHECKING:
-    import docker
 
 # Lines a NIM (uvicorn/vLLM) prints when it starts serving, lower-case.
 READY_HINTS = (
@@ -88,6 +85,20 @@ def stream_lines(chunks: Iterator[bytes]) -> Iterator[str]:
         yield buffer.decode("utf-8", "replace").rstrip("\r")
 
 
+class Stream(Protocol):
+    def close(self) -> None: ...
+
+
+class EventSource(Protocol):
+    """Where the signals come from: the engine (client.Engine, over its local socket or docker-py)."""
+
+    def events(self, container_id: str) -> Any: ...  # a Stream that iterates over event dicts
+
+    def follow_logs_since(self, container_id: str, since: float) -> Stream: ...
+
+    def answers(self) -> bool: ...
+
+
 class ContainerSignals:
     """Watches one container for the readiness wait: its exit (engine events) and its log lines.
 
@@ -99,8 +110,8 @@ class ContainerSignals:
     # A `kill` event with one of these is a stop request (docker stop, nimctl down), not a crash.
     STOP_SIGNALS = {"15", "9", "2", "3", "SIGTERM", "SIGKILL", "SIGINT", "SIGQUIT"}
 
-    def __init__(self, client: docker.DockerClient, container_id: str):
-        self._client = client
+    def __init__(self, source: EventSource, container_id: str):
+        self._source = source
         self._id = container_id
         self._nudge = threading.Event()
         self._exit_code: int | None = None
@@ -110,7 +121,7 @@ class ContainerSignals:
         self._streams: list[Any] = []
         # Subscribed before the container starts (the request completes here), so no exit is missed.
         # Only the container is filtered: podman answers an "event" filter of two values with nothing at all.
-        events = client.api.events(decode=True, filters={"container": container_id})
+        events = source.events(container_id)
         self._streams.append(events)
         threading.Thread(target=self._follow_events, args=(events,), daemon=True, name="nimctl-events").start()
 
@@ -148,16 +159,15 @@ class ContainerSignals:
 
     def _engine_answers(self) -> bool:
         try:
-            self._client.api.ping()
+            return self._source.answers()
         except Exception:  # noqa: BLE001 - whatever the failure, the engine is not there
             return False
-        return True
 
     def _follow_logs(self, since: float) -> None:
         scanner = HintScanner()
         with contextlib.suppress(Exception):  # closed under us at the end of the wait, as above
             # asked in this thread: podman answers a follow request only once a new line is written
-            logs = self._client.api.logs(self._id, stream=True, follow=True, since=since)
+            logs = self._source.follow_logs_since(self._id, since)
             self._streams.append(logs)
             read = _raw_reader(logs)
             while not self._closed:
@@ -204,7 +214,8 @@ def _raw_reader(logs: Any, deadline: float = READ_DEADLINE) -> Callable[[], byte
     keep the iterator (a blocking read, ended by closing the stream).
     """
     try:
-        buffered = logs._response.raw._fp.fp  # requests → urllib3 → http.client → BufferedReader
+        # local_api's stream, or docker-py's: requests → urllib3 → http.client → BufferedReader
+        buffered = logs.buffered if hasattr(logs, "buffered") else logs._response.raw._fp.fp
         read1 = buffered.read1
         sock = buffered.raw._sock
         sock.fileno()

@@ -166,5 +166,10 @@ def build_context(workdir: Path) -> io.BufferedReader:
 
 
 def image_labels() -> dict[str, str]:
-    """The labels the built image carries: its recipe hash (ensure_simulator_image compares it) and a title."""
+    """The labels the built image carries: its recipe hash (`is_current` compares it) and a title."""
     return {HASH_LABEL: recipe_hash(), TITLE_LABEL: IMAGE_TITLE}
+
+
+def is_current(labels: dict[str, str] | None) -> bool:
+    """Whether an image with these labels was built from this checkout's recipe (else: rebuild it)."""
+    return (labels or {}).get(HASH_LABEL) == recipe_hash()

@@ -1,8 +1,9 @@
 """How Engine.create hands a GPU request to each engine, captured before anything is sent.
 
-A docker-py APIClient with a fixed API version builds the requests without an engine; its two
-sending methods are replaced by recorders. (The real engines: tests/integration/test_podman.py
-and test_gpu_check.py.)
+The Engine here has no local socket, so it sends through a docker-py APIClient with a fixed API
+version, whose sending methods are replaced by recorders (the bodies themselves, against
+docker-py's own: test_create_request.py; the real engines: tests/integration/test_podman.py,
+test_gpu_check.py and test_local_api.py).
 """
 
 from __future__ import annotations
@@ -28,15 +29,15 @@ def engine(kind: EngineKind) -> tuple[Engine, dict]:
     api = docker.APIClient(base_url="unix:///nonexistent.sock", version="1.41")
     sent: dict = {}
 
-    def create_container(image: str, **options) -> dict:
-        sent.update(options, image=image)
+    def create_container_from_config(config: dict, name: str | None = None) -> dict:
+        sent.update(name=name, host_config=config["HostConfig"], config=config)
         return {"Id": "compat-id"}
 
     def post_json(url: str, data: dict) -> dict:
         sent.update(url=url, body=data)
         return {}
 
-    api.create_container = create_container
+    api.create_container_from_config = create_container_from_config
     api._post_json = post_json
     api._result = lambda response, json: {"Id": "libpod-id"}
     return Engine(SimpleNamespace(api=api), kind), sent

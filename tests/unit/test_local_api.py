@@ -1,6 +1,6 @@
-"""nimctl/engine/local_reads.py: which URLs are read over the socket, the filters as the engine takes
-them, and which answers are taken (200, 404) or left to docker-py (ReadFailed). The engine here is
-a stdlib HTTP server on a unix socket; tests/integration/test_local_reads.py compares the reads with
+"""nimctl/engine/local_api.py: which URLs are read over the socket, the filters as the engine takes
+them, and which answers are taken (200, 404) or left to docker-py (NoClearAnswer). The engine here is
+a stdlib HTTP server on a unix socket; tests/integration/test_local_api.py compares the reads with
 docker-py's on the real Docker and Podman engines."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from nimctl.engine.local_reads import LocalReads, ReadFailed, engine_filters, socket_path
+from nimctl.engine.local_api import LocalApi, NoClearAnswer, engine_filters, socket_path
 
 
 @pytest.mark.parametrize(
@@ -87,7 +87,7 @@ def test_reads_use_the_engines_api_version(engine) -> None:
             "/v1.41/images/127.0.0.1:5000/nim/x:1.0/json": (200, b'{"Id": "sha256:1"}'),
         }
     )
-    reads = LocalReads(path, 5)
+    reads = LocalApi(path, 5)
     assert reads.version()["Version"] == "20.10"
     assert reads.containers({"label": "io.nimctl.managed=true"}) == [{"Id": "abc"}]
     assert reads.inspect_container("n1") == {"Id": "abc", "Name": "/n1"}
@@ -106,22 +106,22 @@ def test_anything_unclear_is_left_to_docker_py(engine, status: int, body: bytes)
     handler.answers["/version"] = (200, b'{"ApiVersion": "1.41"}')
     handler.answers["/v1.41/containers/json"] = (status, body)
     handler.answers["/v1.41/containers/n1/json"] = (status, body)
-    reads = LocalReads(path, 5)
+    reads = LocalApi(path, 5)
     reads.version()
-    with pytest.raises(ReadFailed):
+    with pytest.raises(NoClearAnswer):
         reads.containers({})
     if body != b'{"no": "list"}':  # a dict is a fine inspect
-        with pytest.raises(ReadFailed):
+        with pytest.raises(NoClearAnswer):
             reads.inspect_container("n1")
 
 
 def test_a_version_without_api_version_is_unclear(engine) -> None:
     path, handler = engine
     handler.answers["/version"] = (200, b'{"Version": "1"}')
-    with pytest.raises(ReadFailed):
-        LocalReads(path, 5).version()
+    with pytest.raises(NoClearAnswer):
+        LocalApi(path, 5).version()
 
 
 def test_nothing_listening(tmp_path: Path) -> None:
-    with pytest.raises(ReadFailed):
-        LocalReads(str(tmp_path / "missing.sock"), 1).version()
+    with pytest.raises(NoClearAnswer):
+        LocalApi(str(tmp_path / "missing.sock"), 1).version()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nimctl.container import ContainerInfo
-from nimctl.engine.client import _restart_policy
+from nimctl.engine.create_request import restart_policy as _restart_policy
 from nimctl.errors import ConfigError
 from nimctl.restart import GAVE_UP, LOOPING, RestartPolicy, crash_loop, parse, recent_restarts
 from nimctl.settings import load_settings
