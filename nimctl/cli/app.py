@@ -1,15 +1,24 @@
-"""The `nimctl` command: one module per command, each run through guard.guarded (exit codes)."""
+"""The `nimctl` command: one module per command, each run through guard.guarded (exit codes).
+
+`COMMANDS` names each command's module once; a module is imported only when its command is
+registered. `main()` (the console script and `python -m nimctl`) registers only the command it is
+about to run (`commands_for`), so `nimctl up` never imports `k8s` or `cache`. Every other command
+line (no arguments, the root `--help`, `--version`, an unknown command, shell completion) gets
+every command: the help lists them all, "No such command" suggests among them, completion offers
+them. `app` (`CliRunner().invoke(app, ...)` in tests and docs) is the full app, built on first use.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated, Any
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 from typer.core import TyperGroup
 
-from nimctl.cli import cache, config, doctor, down, k8s, logs, profiles, smoke, status, up
+from nimctl import lazy
 from nimctl.cli.guard import guarded, report_error
 from nimctl.cli.options import command_group
 from nimctl.errors import ConfigError, ExitCode, NimctlError
@@ -54,16 +63,27 @@ def usage_error(error: Any) -> NimctlError:
     return ConfigError(error.format_message(), hint=f"`{command} --help` lists its options")
 
 
-app = command_group(
-    "Launch, wait for, smoke-test and manage NVIDIA NIM containers.",
-    name="nimctl",
-    cls=NimctlGroup,
-    add_completion=True,  # --install-completion / --show-completion
-    # Pretty tracebacks print local variables, and a local may hold the NGC key.
-    pretty_exceptions_enable=False,
-    pretty_exceptions_show_locals=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+class CommandEntry(NamedTuple):
+    """Where a command is: its module (imported when the command is registered) and the name in it."""
+
+    module: str
+    attribute: str  # the command's function, or a group's typer app
+    group: bool = False  # a command group (`cache ls`, `config show`, `k8s render`): a typer sub-app
+
+
+# Every command, in the order the root help lists them.
+COMMANDS: dict[str, CommandEntry] = {
+    "up": CommandEntry("nimctl.cli.up", "up"),
+    "down": CommandEntry("nimctl.cli.down", "down"),
+    "status": CommandEntry("nimctl.cli.status", "status"),
+    "logs": CommandEntry("nimctl.cli.logs", "logs"),
+    "smoke": CommandEntry("nimctl.cli.smoke", "smoke"),
+    "doctor": CommandEntry("nimctl.cli.doctor", "doctor"),
+    "profiles": CommandEntry("nimctl.cli.profiles", "profiles"),
+    "cache": CommandEntry("nimctl.cli.cache", "app", group=True),
+    "config": CommandEntry("nimctl.cli.config", "app", group=True),
+    "k8s": CommandEntry("nimctl.cli.k8s", "app", group=True),
+}
 
 
 def _show_version(value: bool) -> None:
@@ -72,7 +92,6 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: Annotated[
         bool,
@@ -82,20 +101,59 @@ def _root(
     """Launch, wait for, smoke-test and manage NVIDIA NIM containers."""
 
 
-def _register() -> None:
-    app.command("up")(guarded(up.up))
-    app.command("down")(guarded(down.down))
-    app.command("status")(guarded(status.status))
-    app.command("logs")(guarded(logs.logs))
-    app.command("smoke")(guarded(smoke.smoke))
-    app.command("doctor")(guarded(doctor.doctor))
-    app.command("profiles")(guarded(profiles.profiles))
-    app.add_typer(cache.app, name="cache")
-    app.add_typer(config.app, name="config")
-    app.add_typer(k8s.app, name="k8s")
+def build_app(names: Collection[str] = COMMANDS.keys()) -> typer.Typer:
+    """The `nimctl` root with the commands `names` lists (in `COMMANDS`' order), each module imported now."""
+    root = command_group(
+        "Launch, wait for, smoke-test and manage NVIDIA NIM containers.",
+        name="nimctl",
+        cls=NimctlGroup,
+        add_completion=True,  # --install-completion / --show-completion
+        # Pretty tracebacks print local variables, and a local may hold the NGC key.
+        pretty_exceptions_enable=False,
+        pretty_exceptions_show_locals=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    root.callback()(_root)
+    for name, command in COMMANDS.items():
+        if name not in names:
+            continue
+        found = getattr(lazy.import_module(command.module), command.attribute)
+        if command.group:
+            root.add_typer(found, name=name)
+        else:
+            root.command(name)(guarded(found))
+    return root
 
 
-_register()
+def completing(environ: Mapping[str, str] = os.environ) -> bool:
+    """Shell completion is asking: click's `_<PROG>_COMPLETE` variable is set (PROG: `nimctl`, or
+    however the program was started)."""
+    return any(name.startswith("_") and name.endswith("_COMPLETE") and value for name, value in environ.items())
+
+
+def commands_for(args: Sequence[str], environ: Mapping[str, str] = os.environ) -> Collection[str]:
+    """The commands `main` registers for a command line: the one named first, else all of them.
+
+    Every root option (`--help`, `--version`, `--install-completion`, `--show-completion`) ends the
+    run, so a command line that runs a command names it first; any other line (even `nimctl -- up`)
+    gets every command, which is never wrong, only slower. tests/unit/test_cli_registration.py
+    holds the root to these options.
+    """
+    if args and args[0] in COMMANDS and not completing(environ):
+        return (args[0],)
+    return COMMANDS.keys()
+
+
+if TYPE_CHECKING:
+    app: typer.Typer
+
+
+def __getattr__(name: str) -> Any:
+    """`app`: the full app, every command registered, built on first use (main builds its own)."""
+    if name == "app":
+        full = globals()["app"] = build_app()
+        return full
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
@@ -103,7 +161,7 @@ def main() -> None:
 
     defer_option_coercion()  # typer builds an option's pydantic adapter only when it is given
     try:
-        app()
+        build_app(commands_for(sys.argv[1:]))()
         code = 0
     except SystemExit as done:  # typer/click end every run this way
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)

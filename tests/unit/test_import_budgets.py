@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from nimctl.cli.app import COMMANDS
 from nimctl.env_names import without_settings_variables
 
 # Never needed to print help, nor by the everyday commands (the smoke suite, k8s and pretty
@@ -50,9 +51,22 @@ STATUS = NEVER | WATCH | {"tenacity", "nimctl.deploy", "typer._adapters"}
 LOGS = NEVER | WATCH | {"tenacity", "nimctl.deploy"}
 DOWN = NEVER | WATCH
 UP = NEVER | {"tenacity"}  # only a pull retries, and only a NIM not ready at the first probe waits with it
+# Off a terminal (here stderr is a pipe) text and styled lines are printed without rich
+# (nimctl/plain_console.py); only a table loads it.
+PLAIN = {"rich.text", "rich.console"}
+
+
+def others(command: str) -> set[str]:
+    """The other commands' modules: `nimctl COMMAND` registers COMMAND alone (nimctl/cli/app.py)."""
+    return {entry.module for name, entry in COMMANDS.items() if name != command}
 
 
 def imported(args: list[str], tmp_path: Path) -> set[str]:
+    return reported(run(args, tmp_path).stderr)
+
+
+def run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
+    """`python -X importtime -m nimctl ARGS`, stderr a pipe."""
     env = without_settings_variables(dict(os.environ))
     env.update(
         {
@@ -71,9 +85,8 @@ def imported(args: list[str], tmp_path: Path) -> set[str]:
         text=True,
         timeout=60,
     )
-    names = reported(done.stderr)
-    assert "nimctl.cli.app" in names, done.stderr[-2000:]  # the command really ran
-    return names
+    assert "nimctl.cli.app" in reported(done.stderr), done.stderr[-2000:]  # the command really ran
+    return done
 
 
 def reported(stderr: str) -> set[str]:
@@ -86,12 +99,16 @@ def over_budget(names: set[str], forbidden: set[str]) -> list[str]:
 
 
 def test_nimctl_help(tmp_path: Path) -> None:
-    assert over_budget(imported(["--help"], tmp_path), TOP_HELP) == []
+    names = imported(["--help"], tmp_path)
+    assert over_budget(names, TOP_HELP) == []
+    assert {entry.module for entry in COMMANDS.values()} <= names  # it lists every command
 
 
 @pytest.mark.parametrize("command", ["up", "status", "down", "logs"])
 def test_a_commands_help(tmp_path: Path, command: str) -> None:
-    assert over_budget(imported([command, "--help"], tmp_path), HELP) == []
+    names = imported([command, "--help"], tmp_path)
+    assert over_budget(names, HELP | others(command)) == []
+    assert COMMANDS[command].module in names
 
 
 @pytest.mark.parametrize(
@@ -106,7 +123,12 @@ def test_a_commands_help(tmp_path: Path, command: str) -> None:
     ids=lambda value: " ".join(value) if isinstance(value, list) else "",
 )
 def test_a_command_loads_only_what_it_needs(tmp_path: Path, args: list[str], forbidden: set[str]) -> None:
-    assert over_budget(imported(args, tmp_path), forbidden) == []
+    """Up to the engine that is not there, then the error: `error:` and `hint:` lines, without rich."""
+    done = run(args, tmp_path)
+    assert done.returncode == 3 and "\nerror: cannot reach the engine" in done.stderr, done.stderr[-2000:]
+    names = reported(done.stderr)
+    assert over_budget(names, forbidden | others(args[0]) | PLAIN) == []
+    assert COMMANDS[args[0]].module in names
 
 
 def test_the_budget_check_can_fail(tmp_path: Path) -> None:
