@@ -109,14 +109,9 @@ class Engine:
         if path is not None:
             local = LocalApi(path, timeout)
             with contextlib.suppress(NoClearAnswer):  # no clear answer: docker-py below says why
-                answer = local.version()
-                return cls(
-                    None,
-                    EngineKind.from_version(answer, choice.url),
-                    choice,
-                    local=local,
-                    connect_client=connect_client,
-                )
+                kind = EngineKind.from_ping(local.handshake(), choice.url)
+                kind = kind or EngineKind.from_version(local.version(), choice.url)
+                return cls(None, kind, choice, local=local, connect_client=connect_client)
         client = connect_client()
         with engine_errors("connect", what, unreachable_hint=hint):
             answer = client.version()

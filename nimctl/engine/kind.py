@@ -8,6 +8,7 @@ Podman's Docker-compatible API accepts a Docker GPU request and silently ignores
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -16,6 +17,7 @@ from urllib.parse import urlparse
 from nimctl.domain import GpuRequest
 
 PODMAN_COMPONENT = "Podman Engine"
+SERVER_HEADER = re.compile(r"(?P<name>[A-Za-z]+)/(?P<version>\S+)")  # "Docker/27.0.3 (linux)"
 PODMAN_CDI_REQUESTS = (5, 4)  # first podman whose compat API honours a DeviceRequest with driver "cdi"
 CDI_GPU_KIND = "nvidia.com/gpu"
 
@@ -38,6 +40,18 @@ class EngineKind:
             if component.get("Name") == PODMAN_COMPONENT:
                 return cls("podman", str(component.get("Version") or answer.get("Version") or "?"), url)
         return cls("docker", str(answer.get("Version") or "?"), url)
+
+    @classmethod
+    def from_ping(cls, headers: Mapping[str, str], url: str = "") -> EngineKind | None:
+        """From the headers of the engine's `/_ping` answer (`Server: Docker/27.0.3 (linux)`, podman's
+        `Libpod-Api-Version: 4.3.1`), the same kind as `from_version`'s; None when they do not say."""
+        server = SERVER_HEADER.match(headers.get("Server") or "")
+        podman = headers.get("Libpod-Api-Version")
+        if podman:
+            return cls("podman", podman, url)
+        if server is None or server["name"] != "Docker":
+            return None
+        return cls("docker", server["version"], url)
 
     @property
     def is_podman(self) -> bool:

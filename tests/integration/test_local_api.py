@@ -64,6 +64,10 @@ def same_reads(reads: LocalApi, client, container: str, image: str) -> None:
 
     assert reads.inspect_image(image)["Id"] == client.api.inspect_image(image)["Id"]
 
+    # the engine named from its /_ping headers is the one its /version answer names
+    assert EngineKind.from_ping(reads.handshake()) == EngineKind.from_version(client.version())
+    assert reads.prefix == f"/v{client.version()['ApiVersion']}"
+
     filters = {"label": MANAGED_FILTER}
     assert sorted(c["Id"] for c in reads.containers(filters)) == sorted(
         c["Id"] for c in client.api.containers(all=True, filters=filters)

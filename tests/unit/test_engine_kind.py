@@ -67,3 +67,19 @@ def test_where_the_engine_is(url: str, local: bool, ssh_host: str | None, descri
 )
 def test_cdi_device_names(gpus: str, devices: list[str]) -> None:
     assert cdi_devices(GpuRequest.parse(gpus)) == devices
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Server": "Docker/20.10.24+dfsg1 (linux)", "Api-Version": "1.41"}, EngineKind("docker", "20.10.24+dfsg1")),
+        ({"Server": "Docker/27.0.3 (linux)"}, EngineKind("docker", "27.0.3")),
+        ({"Server": "Libpod/4.3.1 (linux)", "Libpod-Api-Version": "4.3.1"}, EngineKind("podman", "4.3.1")),
+        ({"Libpod-Api-Version": "5.4.1"}, EngineKind("podman", "5.4.1")),
+        ({"Server": "nginx/1.25"}, None),  # not an engine that names itself: ask /version
+        ({"Api-Version": "1.41"}, None),
+        ({}, None),
+    ],
+)
+def test_the_engine_is_named_by_its_ping_headers(headers: dict, expected: EngineKind | None) -> None:
+    assert EngineKind.from_ping(headers) == expected

@@ -13,8 +13,10 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from nimctl.engine.local_api import LocalApi, NoClearAnswer, engine_filters, socket_path
+from nimctl.engine.local_api import LocalApi, NoClearAnswer, engine_filters, json_objects, socket_path
 
 
 @pytest.mark.parametrize(
@@ -45,14 +47,23 @@ def test_filters_are_lists_of_text_as_docker_py_sends_them() -> None:
 class FakeEngine(BaseHTTPRequestHandler):
     answers: dict[str, tuple[int, bytes]] = {}
     seen: list[str] = []
+    posted: list[tuple[str, str | None, bytes]] = []
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         self.seen.append(self.path)
         status, body = self.answers.get(self.path.split("?")[0], (404, b'{"message": "no such object"}'))
         self.send_response(status)
+        if self.path == "/_ping":
+            self.send_header("API-Version", "1.43")  # any case: header names are case-insensitive
+            self.send_header("Server", "Docker/24.0.7 (linux)")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        self.posted.append((self.path, self.headers.get("Content-Type"), self.rfile.read(length)))
+        self.do_GET()
 
     def log_message(self, *args: object) -> None:
         pass
@@ -68,7 +79,7 @@ class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[tuple[str, type[FakeEngine]]]:
     path = str(tmp_path / "engine.sock")
-    handler = type("Handler", (FakeEngine,), {"answers": {}, "seen": []})
+    handler = type("Handler", (FakeEngine,), {"answers": {}, "seen": [], "posted": []})
     server = UnixServer(path, handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -125,3 +136,50 @@ def test_a_version_without_api_version_is_unclear(engine) -> None:
 def test_nothing_listening(tmp_path: Path) -> None:
     with pytest.raises(NoClearAnswer):
         LocalApi(str(tmp_path / "missing.sock"), 1).version()
+
+
+def test_the_ping_headers_fix_the_api_version(engine) -> None:
+    path, handler = engine
+    handler.answers["/_ping"] = (200, b"OK")
+    local = LocalApi(path, 5)
+    headers = local.handshake()
+    assert headers["Server"] == "Docker/24.0.7 (linux)" and local.prefix == "/v1.43"
+    handler.answers["/_ping"] = (500, b"")
+    with pytest.raises(NoClearAnswer):
+        LocalApi(path, 5).handshake()
+
+
+def test_create_and_start_take_only_their_clear_answers(engine) -> None:
+    path, handler = engine
+    handler.answers["/version"] = (200, b'{"ApiVersion": "1.41"}')
+    handler.answers["/v1.41/containers/create"] = (201, b'{"Id": "c0ffee", "Warnings": []}')
+    handler.answers["/v1.41/containers/c0ffee/start"] = (204, b"")
+    local = LocalApi(path, 5)
+    local.version()
+    body = {"Image": "nim:1", "Env": ["NGC_API_KEY=nvapi-secret"]}
+    assert local.create_container("nim", body) == "c0ffee"
+    sent_path, content_type, sent = handler.posted[-1]
+    assert sent_path == "/v1.41/containers/create?name=nim" and content_type == "application/json"
+    assert json.loads(sent) == body
+    local.start_container("c0ffee")
+
+    handler.answers["/v1.41/containers/create"] = (409, b'{"message": "name in use"}')
+    with pytest.raises(NoClearAnswer) as refused:
+        local.create_container("nim", body)
+    assert "409" in str(refused.value) and "nvapi-secret" not in str(refused.value)  # never the body
+    handler.answers["/v1.41/containers/c0ffee/start"] = (500, b'{"message": "no GPU"}')
+    with pytest.raises(NoClearAnswer):
+        local.start_container("c0ffee")
+
+
+EVENTS = st.lists(
+    st.dictionaries(st.sampled_from(["Action", "status", "id", "Actor"]), st.text(max_size=8), min_size=1), max_size=6
+)
+
+
+@given(events=EVENTS, cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=8), newline=st.booleans())
+def test_events_are_read_however_the_chunks_cut_them(events: list[dict], cuts: list[int], newline: bool) -> None:
+    data = "".join(json.dumps(event) + ("\n" if newline else "") for event in events).encode()
+    points = sorted({min(cut, len(data)) for cut in cuts})
+    chunks = [data[start:end] for start, end in zip([0, *points], [*points, len(data)], strict=True)]
+    assert list(json_objects(chunks)) == events
