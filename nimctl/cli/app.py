@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
@@ -43,7 +44,8 @@ class NimctlGroup(TyperGroup):
     ) -> Any:
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click_exceptions.NoArgsIsHelpError:  # typer printed the help already
+        except click_exceptions.NoArgsIsHelpError as bare:  # `nimctl`, `nimctl cache`: the help, on stderr
+            bare.show()
             result = int(ExitCode.USAGE)
         except click_exceptions.ClickException as error:
             report_error(usage_error(error))
@@ -156,9 +158,25 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+PYDANTIC_PLUGIN_LOADER = "pydantic.plugin._loader"  # pinned by tests/unit/test_cli_registration.py
+
+
+def without_pydantic_plugins() -> None:
+    """No pydantic plugin in nimctl's own process (the CLI's; never a library user's).
+
+    A plugin sees every value pydantic validates, the NGC key in Settings among them. And finding
+    plugins imports importlib.metadata and scans every installed package's entry points (~15 ms of
+    every command, issue 17). pydantic asks its loader module for the plugins; this one has none.
+    """
+    loader = types.ModuleType(PYDANTIC_PLUGIN_LOADER)
+    loader.get_plugins = tuple  # type: ignore[attr-defined]  # get_plugins() -> () : no plugins
+    sys.modules.setdefault(PYDANTIC_PLUGIN_LOADER, loader)
+
+
 def main() -> None:
     from nimctl.cli.lazy_coercion import defer_option_coercion
 
+    without_pydantic_plugins()
     defer_option_coercion()  # typer builds an option's pydantic adapter only when it is given
     try:
         build_app(commands_for(sys.argv[1:]))()

@@ -79,6 +79,15 @@ def test_a_group_through_main() -> None:
     assert done.stdout.startswith("Usage: python -m nimctl cache ls [OPTIONS]")
 
 
+@pytest.mark.parametrize("args", [[], ["cache"]], ids=["nimctl", "nimctl cache"])
+def test_no_command_prints_the_help_on_stderr_and_exits_2(args: list[str]) -> None:
+    done = nimctl(*args)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("Usage: python -m nimctl" + "".join(" " + arg for arg in args) + " [OPTIONS] COMMAND")
+    if not args:
+        assert listed_commands(done.stderr) == ALL
+
+
 def test_an_unknown_command_is_a_usage_error_with_a_suggestion() -> None:
     done = nimctl("stauts")
     assert (done.returncode, done.stdout) == (2, "")
@@ -172,3 +181,27 @@ def test_importing_the_module_loads_no_command_until_app_is_read() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.splitlines() == ["[]", "[]", "True"], done.stderr
+
+
+def test_the_cli_process_loads_no_pydantic_plugin() -> None:
+    # pydantic asks this module for its plugins (a private name: if it moves, this fails first)
+    import inspect
+
+    import pydantic.plugin._schema_validator as schema_validator
+
+    from nimctl.cli.app import PYDANTIC_PLUGIN_LOADER
+
+    assert "from ._loader import get_plugins" in inspect.getsource(schema_validator.create_schema_validator)
+    assert schema_validator.__name__.rsplit(".", 1)[0] + "._loader" == PYDANTIC_PLUGIN_LOADER
+    probe = (
+        "import sys\n"
+        "from nimctl.cli.app import without_pydantic_plugins\n"
+        "without_pydantic_plugins()\n"
+        "from nimctl.settings import load_settings\n"
+        "loaded = load_settings({'container_name': 'probe'}, environ={'NGC_API_KEY': 'nvapi-x'})\n"
+        "from pydantic.plugin._loader import get_plugins\n"
+        "assert list(get_plugins()) == [] and loaded.settings.container_name == 'probe'\n"
+        "print('importlib.metadata' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "False"), done.stderr
