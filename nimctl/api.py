@@ -30,7 +30,6 @@ from nimctl.deploy import up as deploy_up
 from nimctl.domain import DEFAULT_MAX_IMAGES
 from nimctl.engine import connect
 from nimctl.errors import ConfigError
-from nimctl.inventory import status as inventory_status
 from nimctl.plain_console import PlainConsole
 from nimctl.reporter import Reporter
 from nimctl.settings import checked_report_file, checked_url
@@ -38,10 +37,11 @@ from nimctl.settings import load_options as load
 from nimctl.targets import reach_endpoint, target_name
 
 if TYPE_CHECKING:
-    from nimctl import smoketest
+    from nimctl import inventory, smoketest
     from nimctl.smoketest import SmokeReport
 else:
     smoketest = lazy.module("nimctl.smoketest")  # ~65 ms: only `smoke` needs it
+    inventory = lazy.module("nimctl.inventory")  # only `status` lists deployments
 
 __all__ = ["down", "load", "reach", "smoke", "status", "up"]
 
@@ -164,7 +164,7 @@ def status(
     with `ready` true and `serving` false is a NIM that is ready but not serving (the CLI exits 10).
     """
     engine = connect(load("status", locals(), environ=environ), environ=environ)
-    return inventory_status(engine, name, deep=deep)
+    return inventory.status(engine, name, deep=deep)
 
 
 def smoke(

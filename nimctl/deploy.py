@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from nimctl import lazy
 from nimctl.container import ContainerInfo
-from nimctl.diagnosis import diagnose
 from nimctl.domain import WILDCARD_HOSTS
 from nimctl.engine import connect as connect_engine
 from nimctl.engine.errors import UNREACHABLE_HINT
@@ -56,9 +55,10 @@ from nimctl.spec import ContainerSpec, build_spec, expected_model, with_host_por
 from nimctl.validation import shm_warning
 
 if TYPE_CHECKING:
-    from nimctl import smoketest
+    from nimctl import diagnosis, smoketest
 else:
     smoketest = lazy.module("nimctl.smoketest")  # ~65 ms: loaded only when a smoke suite runs
+    diagnosis = lazy.module("nimctl.diagnosis")  # its patterns: only a failed start is diagnosed
 
 LOG_TAIL_LINES = 50
 GPU_LOCK = "_gpu-requests"  # not a valid container name, so no deployment's lock
@@ -363,7 +363,7 @@ def _handle_failed_start(
     if full_log.strip():
         log_path = save_log(settings.log_dir, spec.name, full_log)
         tail = full_log.rstrip("\n").splitlines()[-LOG_TAIL_LINES:]
-        known_cause = diagnose(tail)
+        known_cause = diagnosis.diagnose(tail)
         details = [f"--- last {LOG_TAIL_LINES} log lines of {spec.name} (full log: {log_path}) ---", *tail]
         if known_cause is not None:
             message = f"{message}: {known_cause.cause}"

@@ -11,15 +11,17 @@ from nimctl import lazy
 from nimctl.engine.port import EnginePort
 from nimctl.errors import ConfigError, ImageNotFound, TransientPullError
 from nimctl.pull import PullDisplay
-from nimctl.registry import list_tags
 from nimctl.reporter import Reporter
 from nimctl.settings import Settings
 from nimctl.spec import ContainerSpec, registry_of, split_reference
 
 if TYPE_CHECKING:
     import tenacity
+
+    from nimctl import registry as registry_api
 else:
     tenacity = lazy.module("tenacity")  # only a pull retries: an unchanged `up` never loads it
+    registry_api = lazy.module("nimctl.registry")  # urllib.request: only to tell a missing tag from a missing image
 
 PULL_ATTEMPTS = 4
 
@@ -73,7 +75,9 @@ def _which_is_missing(error: ImageNotFound, image: str, registry: str | None, ke
         return error
     repository, tag = split_reference(image)
     path = repository.removeprefix(registry + "/")
-    listing = list_tags(registry, path, "$oauthtoken" if key else None, key.get_secret_value() if key else None)
+    listing = registry_api.list_tags(
+        registry, path, "$oauthtoken" if key else None, key.get_secret_value() if key else None
+    )
     if listing is None:
         return error
     if not listing.repository_exists:

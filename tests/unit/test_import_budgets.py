@@ -50,7 +50,11 @@ WATCH = {"nimctl.engine.watch"}  # the log follower
 STATUS = NEVER | WATCH | {"tenacity", "nimctl.deploy", "typer._adapters"}
 LOGS = NEVER | WATCH | {"tenacity", "nimctl.deploy"}
 DOWN = NEVER | WATCH
-UP = NEVER | {"tenacity"}  # only a pull retries, and only a NIM not ready at the first probe waits with it
+UP = NEVER | {
+    "tenacity",
+    "nimctl.diagnosis",
+    "nimctl.registry",
+}  # a pull retries, a NIM not ready at once is waited for, a failed start diagnosed, a missing image asked after
 # Off a terminal (here stderr is a pipe) text and styled lines are printed without rich
 # (nimctl/plain_console.py); only a table loads it.
 PLAIN = {"rich.text", "rich.console"}
