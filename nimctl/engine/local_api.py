@@ -212,7 +212,7 @@ class LocalApi:
             raise NoClearAnswer(f"{path}: not JSON") from None
 
     def _send(
-        self, method: str, path: str, params: dict[str, str] | None, body: Any
+        self, method: str, path: str, params: dict[str, str] | None, body: Any, *, stream: bool = False
     ) -> tuple[UnixConnection, http.client.HTTPResponse]:
         conn = UnixConnection(self.path, self.timeout)
         target = f"{path}?{urlencode(params)}" if params else path
@@ -221,6 +221,10 @@ class LocalApi:
                 conn.request(method, target)
             else:
                 conn.request(method, target, json.dumps(body).encode(), {"Content-Type": "application/json"})
+            if stream and conn.sock is not None:
+                # A stream may answer only when there is something to send (podman answers a followed
+                # log at its next line) and then stay quiet: close() ends it, not a timeout.
+                conn.sock.settimeout(None)
             return conn, conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
@@ -238,10 +242,8 @@ class LocalApi:
             conn.close()
 
     def _stream(self, path: str, params: dict[str, str]) -> LocalStream:
-        conn, response = self._send("GET", path, params, None)
+        conn, response = self._send("GET", path, params, None, stream=True)
         if response.status != 200:
             conn.close()
             raise NoClearAnswer(f"{path}: HTTP {response.status}")
-        if conn.sock is not None:
-            conn.sock.settimeout(None)  # a quiet spell is no failure: close() ends the stream
         return LocalStream(conn, response)

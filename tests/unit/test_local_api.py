@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import socketserver
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -48,9 +49,11 @@ class FakeEngine(BaseHTTPRequestHandler):
     answers: dict[str, tuple[int, bytes]] = {}
     seen: list[str] = []
     posted: list[tuple[str, str | None, bytes]] = []
+    delays: dict[str, float] = {}
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         self.seen.append(self.path)
+        time.sleep(self.delays.get(self.path.split("?")[0], 0.0))
         status, body = self.answers.get(self.path.split("?")[0], (404, b'{"message": "no such object"}'))
         self.send_response(status)
         if self.path == "/_ping":
@@ -75,11 +78,14 @@ class FakeEngine(BaseHTTPRequestHandler):
 class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that gave up (a timeout under test) leaves a broken pipe: not the test's failure
+
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[tuple[str, type[FakeEngine]]]:
     path = str(tmp_path / "engine.sock")
-    handler = type("Handler", (FakeEngine,), {"answers": {}, "seen": [], "posted": []})
+    handler = type("Handler", (FakeEngine,), {"answers": {}, "seen": [], "posted": [], "delays": {}})
     server = UnixServer(path, handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -183,3 +189,24 @@ def test_events_are_read_however_the_chunks_cut_them(events: list[dict], cuts: l
     points = sorted({min(cut, len(data)) for cut in cuts})
     chunks = [data[start:end] for start, end in zip([0, *points], [*points, len(data)], strict=True)]
     assert list(json_objects(chunks)) == events
+
+
+def test_a_stream_may_answer_later_than_a_call_may(engine) -> None:
+    # podman answers a followed log only at the container's next line: that is no timeout
+    path, handler = engine
+    handler.answers["/version"] = (200, b'{"ApiVersion": "1.41"}')
+    handler.answers["/v1.41/containers/c1/logs"] = (200, b"ready\n")
+    handler.delays["/v1.41/containers/c1/logs"] = 0.6
+    handler.answers["/v1.41/containers/c1/json"] = (200, b"{}")
+    handler.delays["/v1.41/containers/c1/json"] = 0.6
+    local = LocalApi(path, 0.2)
+    local.version()
+    stream = local.follow_logs("c1", 1700000000.5)
+    try:
+        assert b"".join(stream.chunks()) == b"ready\n"
+    finally:
+        stream.close()
+    query = next(seen for seen in handler.seen if "/logs?" in seen)
+    assert "follow=1" in query and "since=1700000000.5" in query and "stdout=1" in query and "stderr=1" in query
+    with pytest.raises(NoClearAnswer):  # a call that is not a stream still times out
+        local.inspect_container("c1")
