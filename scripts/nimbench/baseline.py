@@ -9,6 +9,7 @@ each figure side by side with the ratio working tree / REV (`ratio_rows`, `ratio
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -150,6 +151,26 @@ def _git(repo: Path, *args: str) -> str:
 
 def checkout_dir(commit: str) -> Path:
     return Path(tempfile.gettempdir()) / f"nimctl-bench-baseline-{commit[:12]}"
+
+
+def profile_keys(nimctl: list[str]) -> set[str]:
+    """The profile keys the nimctl `nimctl` runs knows: its Settings fields (asked of its own venv)."""
+    python = Path(nimctl[0]).with_name("python")
+    checkout = python.parents[2]  # <checkout>/.venv/bin/python: run there, not where -c would import ours
+    done = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import json; from nimctl.settings import Settings; print(json.dumps(list(Settings.model_fields)))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=checkout,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"cannot read the baseline's settings: {done.stderr.strip()[-500:]}")
+    return set(json.loads(done.stdout))
 
 
 def precompile(checkout: Path, python: str | Path) -> None:

@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             commit, base_nimctl = baseline.prepare(REPO, args.baseline)
             report["baseline"] = {"rev": args.baseline, "commit": commit, "nimctl_command": base_nimctl, "rows": []}
             bench.nimctl_only = True  # figures 1-2 compare nimctl with itself: the other tools once is enough
+            bench.profile_keys = baseline.profile_keys(base_nimctl)
         if not args.nimctl:  # the working tree's nimctl, with its bytecode written as an install has it
             baseline.precompile(REPO, sys.executable)
         bench.prepare()

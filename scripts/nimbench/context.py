@@ -59,6 +59,9 @@ class Bench:
         self.die_times: dict[str, float] = {}
         self.events_stream: Any = None
         self.nimctl_only = False  # --baseline: figures 1 and 2 run nimctl alone (no runbook, testcontainers)
+        # --baseline: the profile keys REV knows; the profiles both sides run get only these, so
+        # an older revision is not refused a key added since (e.g. `capabilities`)
+        self.profile_keys: set[str] | None = None
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -138,6 +141,10 @@ class Bench:
                     "timeout": 120,
                 }
             )
+            if self.profile_keys is not None:
+                for unknown in sorted(set(base) - self.profile_keys):
+                    log(f"profile: `{unknown}` left out: the baseline does not know it (both sides run without it)")
+                    base.pop(unknown)
             base_env = dict(base.pop("env", {}))
             base_env.setdefault("NVIDIA_VISIBLE_DEVICES", "simulated")
             base_env.setdefault("SIM_KEYLESS", "true")  # a key never goes in [env]: nimctl refuses it

@@ -60,3 +60,19 @@ def test_the_table_shows_both_sides_and_the_ratios() -> None:
     assert header.startswith("| figure | tool | 16ce3f0: median | working tree: median | ratio |")
     assert rule.count("---") == 8
     assert line == "| 5 CLI start | help (n=1) | 0.20 s | 0.10 s | 0.50 | 0.20 s | 0.10 s | 0.50 |"
+
+
+def test_the_profile_keys_are_asked_of_the_baselines_own_checkout(tmp_path) -> None:
+    # an older revision refuses a profile key added since (`capabilities`): the bench asks REV's
+    # Settings, in REV's checkout, which keys it knows (never this checkout's nimctl)
+    import os
+    import sys
+
+    from scripts.nimbench.baseline import profile_keys
+
+    (tmp_path / "nimctl").mkdir()
+    (tmp_path / "nimctl" / "__init__.py").write_text("")
+    (tmp_path / "nimctl" / "settings.py").write_text("class Settings:\n    model_fields = {'image': 1, 'old_key': 2}\n")
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    os.symlink(sys.executable, tmp_path / ".venv" / "bin" / "python")
+    assert profile_keys([str(tmp_path / ".venv" / "bin" / "nimctl")]) == {"image", "old_key"}
