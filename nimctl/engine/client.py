@@ -278,6 +278,11 @@ class Engine:
             self.api.start(container_id)
 
     def stop_and_remove(self, container_id: str, timeout: int) -> None:
+        if self.local is not None:
+            with contextlib.suppress(NoClearAnswer):  # else docker-py below, for its error
+                if self.local.stop(container_id, timeout):
+                    self.local.remove(container_id)
+                return
         try:
             self.api.stop(container_id, timeout=timeout)
         except docker.errors.NotFound:
@@ -344,6 +349,9 @@ class Engine:
         return OneOffResult(exit_code=exit_code, lines=lines)
 
     def logs(self, container_id: str, tail: int | str = "all") -> str:
+        if self.local is not None and tail == "all":
+            with contextlib.suppress(NoClearAnswer):
+                return self.local.logs(container_id).decode("utf-8", "replace")
         try:
             return self.api.logs(container_id, tail=tail).decode("utf-8", "replace")
         except docker.errors.NotFound:

@@ -70,6 +70,22 @@ def socket_path(url: str) -> str | None:
     return None
 
 
+def demultiplexed(body: bytes) -> bytes:
+    """The payloads of the engine's multiplexed output (frames of an 8-byte header: stream 0-2,
+    three zero bytes, the size), joined as docker-py joins them; a body that is not framed that
+    way (a TTY's raw output) as it is."""
+    parts: list[bytes] = []
+    at = 0
+    while at < len(body):
+        header = body[at : at + 8]
+        size = int.from_bytes(header[4:8], "big")
+        if len(header) < 8 or header[0] > 2 or header[1:4] != b"\0\0\0" or at + 8 + size > len(body):
+            return body
+        parts.append(body[at + 8 : at + 8 + size])
+        at += 8 + size
+    return b"".join(parts)
+
+
 class LocalStream:
     """A streamed answer (engine events, a followed log) on its own connection; `close()` ends it
     from any thread, as docker-py's CancellableStream does (a shutdown wakes a blocked read)."""
@@ -191,6 +207,32 @@ class LocalApi:
         if status not in (204, 304):  # 304: it runs already
             raise NoClearAnswer(f"{path}: HTTP {status}")
 
+    def logs(self, ref: str) -> bytes:
+        """A container's whole output so far (stdout and stderr as written), not followed."""
+        path = f"{self.prefix}/containers/{quote(ref, safe=PATH_SAFE)}/logs"
+        params = {"stdout": "1", "stderr": "1", "follow": "0", "timestamps": "0", "tail": "all"}
+        status, body, _ = self._call("GET", path, params)
+        if status != 200:
+            raise NoClearAnswer(f"{path}: HTTP {status}")
+        return demultiplexed(body)
+
+    def stop(self, ref: str, timeout: int) -> bool:
+        """Stop a container (SIGTERM, then SIGKILL after `timeout` s); False when there is no such container."""
+        path = f"{self.prefix}/containers/{quote(ref, safe=PATH_SAFE)}/stop"
+        status, _, _ = self._call("POST", path, {"t": str(timeout)}, wait=timeout + self.timeout)
+        if status == 404:
+            return False
+        if status not in (204, 304):  # 304: stopped already
+            raise NoClearAnswer(f"{path}: HTTP {status}")
+        return True
+
+    def remove(self, ref: str) -> None:
+        """Remove a container (forced); one that is gone already is no error."""
+        path = f"{self.prefix}/containers/{quote(ref, safe=PATH_SAFE)}"
+        status, _, _ = self._call("DELETE", path, {"force": "1"})
+        if status not in (204, 404):
+            raise NoClearAnswer(f"{path}: HTTP {status}")
+
     def events(self, filters: dict[str, Any]) -> LocalStream:
         """The engine's events from now on that match `filters`, as they happen."""
         return self._stream(f"{self.prefix}/events", {"filters": json.dumps(engine_filters(filters))})
@@ -212,9 +254,16 @@ class LocalApi:
             raise NoClearAnswer(f"{path}: not JSON") from None
 
     def _send(
-        self, method: str, path: str, params: dict[str, str] | None, body: Any, *, stream: bool = False
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None,
+        body: Any,
+        *,
+        stream: bool = False,
+        wait: float | None = None,
     ) -> tuple[UnixConnection, http.client.HTTPResponse]:
-        conn = UnixConnection(self.path, self.timeout)
+        conn = UnixConnection(self.path, wait or self.timeout)
         target = f"{path}?{urlencode(params)}" if params else path
         try:
             if body is None:
@@ -231,9 +280,15 @@ class LocalApi:
             raise NoClearAnswer(f"{path}: {type(exc).__name__}") from None  # never the body: it holds secrets
 
     def _call(
-        self, method: str, path: str, params: dict[str, str] | None = None, body: Any = None
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        *,
+        wait: float | None = None,
     ) -> tuple[int, bytes, dict[str, str]]:
-        conn, response = self._send(method, path, params, body)
+        conn, response = self._send(method, path, params, body, wait=wait)
         try:
             return response.status, response.read(), {name.title(): value for name, value in response.getheaders()}
         except (OSError, http.client.HTTPException) as exc:

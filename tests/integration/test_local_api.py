@@ -182,6 +182,13 @@ def same_container_either_way(local: LocalApi, client, kind: EngineKind, spec: C
         finally:
             logs.close()
         assert local.ping()
+        assert local.logs(ours) == client.api.logs(ours)  # the whole output, unframed as docker-py gives it
+        assert b"application startup complete" in local.logs(ours).lower()
+        assert local.stop(ours, 2) is True
+        assert local.stop(ours, 2) is True  # stopped already: still done
+        local.remove(ours)
+        local.remove(ours)  # gone already: no error
+        assert local.inspect_container(ours) is None and local.stop(ours, 1) is False
         assert local.info()["ServerVersion"] == client.info()["ServerVersion"]
     finally:
         for name in (ours_name, theirs_name):

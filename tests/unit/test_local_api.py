@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nimctl.engine.local_api import LocalApi, NoClearAnswer, engine_filters, json_objects, socket_path
+from nimctl.engine.local_api import LocalApi, NoClearAnswer, demultiplexed, engine_filters, json_objects, socket_path
 
 
 @pytest.mark.parametrize(
@@ -210,3 +210,31 @@ def test_a_stream_may_answer_later_than_a_call_may(engine) -> None:
     assert "follow=1" in query and "since=1700000000.5" in query and "stdout=1" in query and "stderr=1" in query
     with pytest.raises(NoClearAnswer):  # a call that is not a stream still times out
         local.inspect_container("c1")
+
+
+FRAMES = st.lists(st.tuples(st.sampled_from([1, 2]), st.binary(max_size=300)), max_size=8)
+
+
+@given(frames=FRAMES)
+def test_the_output_of_a_container_is_its_frames_payloads_joined(frames: list[tuple[int, bytes]]) -> None:
+    body = b"".join(bytes([kind, 0, 0, 0]) + len(data).to_bytes(4, "big") + data for kind, data in frames)
+    assert demultiplexed(body) == b"".join(data for _, data in frames)
+
+
+@pytest.mark.parametrize("raw", [b"plain text from a TTY\n", b"\x01\x00\x00\x00\x00\x00\x00\x09short", b"\x01\x00"])
+def test_output_that_is_not_framed_is_kept_as_it_is(raw: bytes) -> None:
+    assert demultiplexed(raw) == raw
+
+
+def test_stop_and_remove_take_gone_as_done(engine) -> None:
+    path, handler = engine
+    handler.answers["/version"] = (200, b'{"ApiVersion": "1.41"}')
+    local = LocalApi(path, 5)
+    local.version()
+    assert local.stop("gone", 1) is False  # 404
+    handler.answers["/v1.41/containers/c1/stop"] = (304, b"")
+    assert local.stop("c1", 1) is True
+    handler.answers["/v1.41/containers/c1/stop"] = (500, b'{"message": "cannot stop"}')
+    with pytest.raises(NoClearAnswer):
+        local.stop("c1", 1)
+    assert "t=1" in next(seen for seen in handler.seen if "/stop" in seen)
