@@ -43,8 +43,8 @@ if TYPE_CHECKING:
     from nimctl.simulator import image as sim_recipe
 else:
     watch = lazy.module("nimctl.engine.watch")  # only `up` waits and follows: status never loads it
-    # docker-py (~0.1 s to import) is loaded by the first call that is not a read over a local
-    # socket (local_api): `status` and an unchanged `up` never load it.
+    # docker-py (~0.1 s to import) is loaded by the first call local_api does not make: on a local
+    # engine `status`, `down` and `up` (once the GPU probe's pass is kept) never load it.
     docker = lazy.module("docker", after=lazy.DOCKER_IMPORTER)
     docker_shims = lazy.module(lazy.DOCKER_IMPORTER)
     simulator_build = lazy.module("nimctl.engine.simulator_build")
@@ -75,7 +75,8 @@ def _tls_config(tls: TlsFiles | None) -> Any:
 
 
 class Engine:
-    """One engine: reads over its local socket when it has one (`reads`), everything else through
+    """One engine: the calls `up`, `status` and `down` make go over its local socket when it has
+    one (`local`, local_api); everything else, and any call without a clear answer there, through
     docker-py's client, which is made at the first call that needs it (`connect_client`)."""
 
     def __init__(
