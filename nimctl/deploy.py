@@ -35,7 +35,7 @@ from nimctl.errors import (
 from nimctl.gpu_share import refuse_shared_gpus
 from nimctl.images import ensure_image
 from nimctl.locking import deployment_lock
-from nimctl.nim_probe import served_model
+from nimctl.nim_probe import SERVED_MODEL_TIMEOUT, served_model_of
 from nimctl.plan import Action, Desired, Plan, conflict, conflict_hint, reconcile
 from nimctl.preflight import FAIL, WARN, ensure_cache_dir, pick_free_port, port_is_free, run_checks
 from nimctl.readiness import (
@@ -43,9 +43,9 @@ from nimctl.readiness import (
     STOPPED,
     Disturbed,
     ExitedDuringStartup,
+    NimConnection,
     NotReadyInTime,
     Probe,
-    probe,
     wait_until_ready,
 )
 from nimctl.reporter import Reporter
@@ -169,10 +169,11 @@ def _up_locked(
 
     container_id: str | None = None
     via = engine.kind.via
-    with engine.reach(spec.url) as local_url:  # a tunnel when remote, open through readiness and smoke
+    # a tunnel when remote, open through readiness and smoke; one connection for the probes and the model's name
+    with engine.reach(spec.url) as local_url, NimConnection(local_url) as nim:
         try:
             container_id = _container_for(engine, plan, spec, existing.id if existing else None, settings)
-            _start_and_wait_ready(engine, container_id, spec, settings, report, local_url)
+            _start_and_wait_ready(engine, container_id, spec, settings, report, nim)
         except KeyboardInterrupt:
             if container_id and plan.changes_anything:  # only what this run started; the cache is never touched
                 engine.stop_and_remove(container_id, timeout=5)
@@ -183,11 +184,13 @@ def _up_locked(
                 raise _handle_failed_start(engine, container_id, plan, spec, settings, options, failure) from None
             raise
 
+        model = served_model_of(nim.request("/v1/models", SERVED_MODEL_TIMEOUT))
+        nim.close()  # not held open through the smoke suite
         result = UpResult(
             name=spec.name,
             image=spec.image,
             url=spec.url,
-            model=_served_model(local_url),
+            model=model,
             state="running",
             ready=True,
             action=plan.action.value,
@@ -197,12 +200,6 @@ def _up_locked(
         if options.smoke != "none":
             result.smoke = _smoke(spec, settings, options, report, local_url)
     return result
-
-
-def _served_model(url: str) -> str | None:
-    """The model id the ready NIM reports on /v1/models (its served name); never taken from a profile.
-    None if it lists none (the smoke `models` check, when it runs, says why)."""
-    return served_model(url, 10.0)
 
 
 def _say_changed_secrets(existing: ContainerInfo, spec: ContainerSpec, report: Reporter) -> None:
@@ -271,10 +268,15 @@ def _refuse_held_gpus(engine: EnginePort, spec: ContainerSpec, settings: Setting
 
 
 def _start_and_wait_ready(
-    engine: EnginePort, container_id: str, spec: ContainerSpec, settings: Settings, report: Reporter, url: str
+    engine: EnginePort,
+    container_id: str,
+    spec: ContainerSpec,
+    settings: Settings,
+    report: Reporter,
+    nim: NimConnection,
 ) -> None:
     """Start the container unless it runs already, then wait until it answers ready (or fails)."""
-    if (ready := _running_and_ready(engine, container_id, url, settings.readiness_path)) is not None:
+    if (ready := _running_and_ready(engine, container_id, nim, settings.readiness_path)) is not None:
         report.phase(spec.name, ready.phase)  # an unchanged `up`: nothing to wait for
         return
     signals = engine.signals(container_id)  # subscribe before starting: an instant crash is still seen
@@ -285,7 +287,7 @@ def _start_and_wait_ready(
             engine.start(container_id)
         signals.follow_logs(since)
         wait_until_ready(
-            url,
+            nim,
             settings.readiness_path,
             signals,
             timeout=settings.timeout,
@@ -305,13 +307,13 @@ def _start_and_wait_ready(
         signals.close()
 
 
-def _running_and_ready(engine: EnginePort, container_id: str, url: str, readiness_path: str) -> Probe | None:
+def _running_and_ready(engine: EnginePort, container_id: str, nim: NimConnection, readiness_path: str) -> Probe | None:
     """The ready probe of a container that runs already and answers ready; else None. One probe,
     without following the container's events and log (which is what a wait needs)."""
     info = engine.inspect(container_id)
     if info is None or info.state != "running":
         return None
-    answer = probe(url, readiness_path)
+    answer = Probe(nim.request(readiness_path)[0])
     return answer if answer.status == 200 else None
 
 

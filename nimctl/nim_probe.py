@@ -26,6 +26,7 @@ else:
 
 PROBE_DEADLINE = 0.4  # seconds per request: a NIM that answers slower shows "-" this time
 DEEP_DEADLINE = 5.0  # seconds for /v1/models and for the one-token completion of `status --deep`
+SERVED_MODEL_TIMEOUT = 10.0  # seconds for /v1/models once `up` saw the NIM ready
 METRICS_PATHS = ("/v1/metrics", "/metrics")  # NIMs serve the first; plain vLLM the second
 
 # summary key -> vLLM metric names, newest first (vLLM's V1 engine renamed the KV-cache gauge)
@@ -101,7 +102,13 @@ def reported_profile(url: str, timeout: float) -> str | None:
 
 def served_model(url: str, timeout: float) -> str | None:
     """The model id the NIM serves: the first one /v1/models lists (None if it lists none or fails)."""
-    data = _json(*fetch(url, "/v1/models", timeout)).get("data")
+    return served_model_of(fetch(url, "/v1/models", timeout))
+
+
+def served_model_of(answer: tuple[int | None, bytes]) -> str | None:
+    """The first model id in an answer of /v1/models ((status, body)); never taken from a profile.
+    None if it lists none (the smoke `models` check, when it runs, says why)."""
+    data = _json(*answer).get("data")
     if isinstance(data, list) and data and isinstance(data[0], dict) and data[0].get("id"):
         return str(data[0]["id"])
     return None

@@ -108,11 +108,16 @@ class LocalStream:
         """The JSON objects of the stream (engine events), as docker-py's `decode=True` gives them."""
         return json_objects(self.chunks())
 
-    def close(self) -> None:
+    def interrupt(self) -> None:
+        """End the stream without waiting for its reader: a shutdown wakes a blocked read, which
+        then sees the end (closing the connection too would wait for that read to let go of it)."""
         sock = self._conn.sock
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.interrupt()
         self._conn.close()
 
 

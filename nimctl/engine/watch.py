@@ -89,6 +89,13 @@ class Stream(Protocol):
     def close(self) -> None: ...
 
 
+def interrupt(stream: Any) -> None:
+    """End a stream from another thread at once: a local stream's shutdown, which its reader
+    answers by closing it; a stream without one (docker-py's, on other transports) is closed."""
+    end = getattr(stream, "interrupt", None) or stream.close
+    end()
+
+
 class EventSource(Protocol):
     """Where the signals come from: the engine (client.Engine, over its local socket or docker-py)."""
 
@@ -129,9 +136,9 @@ class ContainerSignals:
         """Follow the log lines written from `since` (epoch seconds) on, not the whole history."""
         threading.Thread(target=self._follow_logs, args=(since,), daemon=True, name="nimctl-logs").start()
 
-    def _follow_events(self, events: Iterator[dict]) -> None:
-        # Closing the stream at the end of the wait ends this loop with an error: nothing to report.
-        with contextlib.suppress(Exception):
+    def _follow_events(self, events: Any) -> None:
+        # Ending the stream at the end of the wait ends this loop, maybe with an error: nothing to report.
+        with contextlib.suppress(Exception), contextlib.closing(events):
             for event in events:
                 action = event.get("Action") or event.get("status")
                 attributes = event.get("Actor", {}).get("Attributes", {})
@@ -164,25 +171,29 @@ class ContainerSignals:
             return False
 
     def _follow_logs(self, since: float) -> None:
-        scanner = HintScanner()
-        with contextlib.suppress(Exception):  # closed under us at the end of the wait, as above
+        with contextlib.suppress(Exception):  # ended under us at the end of the wait, as above
             # asked in this thread: podman answers a follow request only once a new line is written
             logs = self._source.follow_logs_since(self._id, since)
             self._streams.append(logs)
-            read = _raw_reader(logs)
-            while not self._closed:
-                asked = time.monotonic()
-                data = read()
-                if data is None:
-                    continue  # nothing within READ_DEADLINE: look at _closed, then block again
-                if not data:
-                    break  # the container stopped (its exit comes through the events)
-                waited = time.monotonic() - asked
-                if scanner.feed(data):
-                    self._nudge.set()
-                pause = pause_before_next_read(waited)
-                if pause:
-                    time.sleep(pause)
+            with contextlib.closing(logs):  # this thread closes it, however the loop ends
+                self._read_logs(logs)
+
+    def _read_logs(self, logs: Stream) -> None:
+        scanner = HintScanner()
+        read = _raw_reader(logs)
+        while not self._closed:
+            asked = time.monotonic()
+            data = read()
+            if data is None:
+                continue  # nothing within READ_DEADLINE: look at _closed, then block again
+            if not data:
+                break  # the container stopped (its exit comes through the events)
+            waited = time.monotonic() - asked
+            if scanner.feed(data):
+                self._nudge.set()
+            pause = pause_before_next_read(waited)
+            if pause:
+                time.sleep(pause)
 
     def wait(self, timeout: float) -> None:
         self._nudge.wait(timeout)
@@ -199,10 +210,11 @@ class ContainerSignals:
         return self._oom
 
     def close(self) -> None:
+        """End the wait's streams; their reader threads close them (without `up` waiting on that)."""
         self._closed = True
         for stream in list(self._streams):
             with contextlib.suppress(Exception):  # already closed by the engine, or broken: either way done
-                stream.close()
+                interrupt(stream)
 
 
 def _raw_reader(logs: Any, deadline: float = READ_DEADLINE) -> Callable[[], bytes | None]:

@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Any
 
 HEALTH_LINE = re.compile(r'"GET /v1/health/ready HTTP/1\.[01]" (\d{3})')
-READY_AT = re.compile(r"ready_at_ms=(\d+)")
+READY_AT = re.compile(r"ready_at_ms=(\d+(?:\.\d+)?)")  # to the microsecond; whole ms from images before it
 
 
 def ready_at(log_text: str) -> float | None:
     """Epoch seconds of the simulator's `ready_at_ms=` line."""
     match = READY_AT.search(log_text)
-    return int(match.group(1)) / 1000.0 if match else None
+    return float(match.group(1)) / 1000.0 if match else None
 
 
 def health_requests(log_text: str) -> tuple[int, int]:

@@ -32,7 +32,7 @@ def test_waiting_on_a_chatty_nim_is_cheap_and_still_quick(make_deployment, sim_i
     assert cpu is not None and cpu <= 5.0, cpu  # % of one core over the wait
     log = docker_client.api.logs(deployment.name).decode()
     assert log.count("Loading safetensors checkpoint shard") > 3000 * 5 / 2  # it did chatter
-    ready_at = int(re.search(r"ready_at_ms=(\d+)", log).group(1)) / 1000
+    ready_at = float(re.search(r"ready_at_ms=([\d.]+)", log).group(1)) / 1000
     lag_ms = (result.first(phase + r"ready$") - ready_at) * 1000
     assert lag_ms < 1000, lag_ms  # a hang, not a slow wake-up (the benchmark holds the 50 ms target)
 

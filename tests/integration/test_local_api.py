@@ -20,10 +20,11 @@ import docker.errors
 import pytest
 
 from nimctl.container import MANAGED_FILTER
-from nimctl.engine.choice import LOCAL_SOCKET
+from nimctl.engine.choice import LOCAL_SOCKET, EngineChoice
+from nimctl.engine.client import Engine
 from nimctl.engine.create_request import compat_body
 from nimctl.engine.kind import EngineKind
-from nimctl.engine.local_api import LocalApi, NoClearAnswer, socket_path
+from nimctl.engine.local_api import LocalApi, LocalStream, NoClearAnswer, socket_path
 from nimctl.settings import load_settings
 from nimctl.spec import ContainerSpec, build_spec
 from tests.create_oracle import docker_py_body
@@ -268,3 +269,25 @@ def test_a_fresh_up_leaves_docker_py_unloaded(make_deployment, sim_image: str) -
     assert heavy(names) == [] and not names & NOT_FOR_UP
     state = json.loads(deployment.nimctl("status", "--json", check=True).stdout)
     assert [row["ready"] for row in state if row["name"] == deployment.name] == [True]
+
+
+def test_the_wait_s_streams_end_on_close_and_their_readers_close_them(make_deployment, sim_image: str) -> None:
+    """`up` ends the wait's event and log streams without waiting on their readers (a shutdown of
+    each socket): the blocked reads wake, and each reader thread closes its own connection."""
+    deployment = make_deployment(sim_image, pull="never")
+    deployment.up("--no-smoke", check=True)
+    engine = Engine.open(EngineChoice(url=f"unix://{docker_socket()}", source="test"), timeout=10)
+    assert engine.local is not None
+    signals = engine.signals(deployment.name)
+    signals.follow_logs(time.time())  # nothing new is written: the log reader blocks on its socket
+    deadline = time.monotonic() + 10
+    while len(signals._streams) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    streams = list(signals._streams)
+    assert len(streams) == 2 and all(isinstance(stream, LocalStream) for stream in streams)
+    assert not any(stream.response.isclosed() for stream in streams)
+    signals.close()
+    while not all(stream.response.isclosed() for stream in streams) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert all(stream.response.isclosed() for stream in streams), "a reader left its stream open"
+    assert signals.disturbance() is None and signals.exit_code() is None

@@ -18,6 +18,7 @@ LOG = """\
 
 def test_ready_at_is_the_simulators_own_instant() -> None:
     assert ready_at(LOG) == 1796090402.0
+    assert ready_at("NIM is ready: ready_at_ms=1796090402000.417") == 1796090402.000417  # to the microsecond
     assert ready_at("no such line") is None
 
 

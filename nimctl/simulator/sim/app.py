@@ -33,7 +33,7 @@ class SimState:
     # SIM_NOT_SERVING: set when the engine "dies" (startup.py); the health routes do not look at it
     engine_dead: threading.Event = dataclasses.field(default_factory=threading.Event)
     stopping: threading.Event = dataclasses.field(default_factory=threading.Event)
-    ready_at_ms: int | None = None
+    ready_at_ms: float | None = None  # epoch milliseconds, to the microsecond
     exit_code: int | None = None
     created: int = dataclasses.field(default_factory=lambda: int(time.time()))
     metrics: ServingMetrics = dataclasses.field(init=False)
