@@ -94,8 +94,9 @@ class NimConnection:
         self._host, self._port = parts.hostname or "localhost", parts.port or 80
         self._timeout = timeout
         self._keep_alive = keep_alive
+        # Open only between answers: a failed exchange closes it, so an open one has carried an
+        # answer already and may have gone stale since.
         self._conn: http.client.HTTPConnection | None = None
-        self._answered = False  # the open connection has carried an answer: it may have gone stale since
 
     def request(
         self, path: str, timeout: float | None = None, json_body: dict[str, Any] | None = None
@@ -103,7 +104,7 @@ class NimConnection:
         """One GET (or, with `json_body`, one POST of it): (status, body). The status is None when
         nothing answered in time."""
         while True:
-            reused = self._conn is not None and self._answered
+            reused = self._conn is not None
             try:
                 return self._exchange(path, timeout, json_body)
             except self.STALE:
@@ -119,7 +120,6 @@ class NimConnection:
         deadline = self._timeout if timeout is None else timeout
         if self._conn is None:
             self._conn = http.client.HTTPConnection(self._host, self._port, timeout=deadline)
-            self._answered = False
         elif self._conn.sock is not None:
             self._conn.sock.settimeout(deadline)
         self._conn.timeout = deadline
@@ -131,7 +131,6 @@ class NimConnection:
             self._conn.request("POST", path, body=json.dumps(json_body).encode(), headers=headers)
         response = self._conn.getresponse()
         body = response.read()
-        self._answered = True
         if not self._keep_alive or response.will_close:
             self.close()
         return response.status, body
